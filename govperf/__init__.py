@@ -1,0 +1,1 @@
+"""The `govperf` command: run, migrate and operate the platform."""

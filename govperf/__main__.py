@@ -1,0 +1,3 @@
+from govperf.cli import main
+
+raise SystemExit(main())

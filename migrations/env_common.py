@@ -1,0 +1,54 @@
+"""The body of every component's Alembic `env.py`."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from typing import Any
+
+from alembic import context
+from sqlalchemy import MetaData
+from sqlalchemy.pool import NullPool
+
+from services.common.db import make_engine
+from services.common.migrate import version_table
+
+
+def _database_url(component: str) -> str:
+    url = context.config.attributes.get("database_url")
+    if url:
+        return url
+    # Run from the `alembic` command line: read the component's own settings.
+    module = "gateway.settings" if component == "gateway" else f"services.{component}.settings"
+    return importlib.import_module(module).Settings().database_url
+
+
+def run_migrations(metadata: MetaData, component: str) -> None:
+    url = _database_url(component)
+    options: dict[str, Any] = {
+        "target_metadata": metadata,
+        "version_table": version_table(component),
+        "render_as_batch": True,
+        "compare_type": True,
+    }
+    if context.is_offline_mode():
+        context.configure(url=url, literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def run(connection: Any) -> None:
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = make_engine(url, poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(run)
+                await connection.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())

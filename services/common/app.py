@@ -1,0 +1,135 @@
+"""What every service app is made of: lifespan, middleware, errors, health, metrics, audit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from services.common.audit import AUDIT_MODEL, audit_router
+from services.common.auth import TokenVerifier
+from services.common.db import Database
+from services.common.errors import ServiceUnavailable, install_error_handlers
+from services.common.migrate import current_revision, head_revision, upgrade_async
+from services.common.observability import Metrics, RequestContextMiddleware, configure_logging
+from services.common.routing import TransactionalRoute
+from services.common.settings import ComponentSettings
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes one service itself; `build_service_app` supplies everything shared."""
+
+    name: str
+    title: str
+    description: str
+    audit_model: Any
+    idempotency_model: Any
+    routers: Sequence[APIRouter] = field(default_factory=tuple)
+    tags: Sequence[dict[str, str]] = field(default_factory=tuple)
+
+
+async def readiness(app: FastAPI, component: str) -> dict[str, Any]:
+    """Database reachable and at the migration head, or ServiceUnavailable saying which not."""
+    db: Database = app.state.db
+    try:
+        async with db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+            try:
+                current = await current_revision(connection, component)
+            except Exception:
+                current = None
+    except Exception as exc:
+        raise ServiceUnavailable(
+            f"Database unreachable: {type(exc).__name__}", code="database-unreachable"
+        ) from exc
+    head = app.state.migration_head
+    if current != head:
+        raise ServiceUnavailable(
+            f"Database at migration {current or 'none'}, code expects {head}; "
+            f"run `govperf migrate {component}`",
+            code="migrations-pending",
+        )
+    return {
+        "status": "ready",
+        "service": component,
+        "version": app.state.settings.version,
+        "database": "ok",
+        "migration": current,
+    }
+
+
+def health_router(component: str, version: str) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok", "service": component, "version": version}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        """The database is reachable and its schema is at the migration head."""
+        return JSONResponse(await readiness(request.app, component))
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Any:
+        return request.app.state.metrics.render()
+
+    return router
+
+
+def build_service_app(definition: ServiceDefinition, settings: ComponentSettings) -> FastAPI:
+    configure_logging(level=settings.log_level, fmt=settings.log_format, component=definition.name)
+    log = structlog.get_logger("govperf.app")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await upgrade_async(definition.name, settings.database_url)
+        app.state.db = Database(settings.database_url)
+        for factory in (app.state.db.write_sessions, app.state.db.read_sessions):
+            factory.configure(info={AUDIT_MODEL: definition.audit_model})
+        log.info("started", service=definition.name, version=settings.version)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+            log.info("stopped", service=definition.name)
+
+    app = FastAPI(
+        title=f"govperf {definition.title}",
+        description=definition.description,
+        version=settings.version,
+        lifespan=lifespan,
+        openapi_tags=list(definition.tags),
+    )
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier(settings)
+    app.state.idempotency_model = definition.idempotency_model
+    app.state.migration_head = head_revision(definition.name)
+    app.state.metrics = Metrics(definition.name)
+    app.router.route_class = TransactionalRoute
+    install_common(app, app.state.metrics)
+    app.include_router(health_router(definition.name, settings.version))
+    for router in definition.routers:
+        app.include_router(router)
+    app.include_router(audit_router(definition.audit_model))
+    return app
+
+
+def install_common(app: FastAPI, metrics: Metrics) -> None:
+    """Problem+json errors, request ids, access logs and request metrics."""
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+
+
+def lifespan_of(app: FastAPI) -> AbstractAsyncContextManager[Any]:
+    """Enter an app's lifespan outside a server (tests, the in-process harness)."""
+    return app.router.lifespan_context(app)

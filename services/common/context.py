@@ -1,0 +1,19 @@
+"""Per-request context that travels with the task: the request id."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+_request_id: ContextVar[str | None] = ContextVar("govperf_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def set_request_id(value: str | None) -> object:
+    return _request_id.set(value)
+
+
+def reset_request_id(token: object) -> None:
+    _request_id.reset(token)  # type: ignore[arg-type]

@@ -1,0 +1,71 @@
+"""Tables every component has. Each component maps them onto its own declarative base:
+
+class AuditLog(AuditLogMixin, Base): __tablename__ = "audit_log"
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from services.common.db import PortableJSON, UTCDateTime, new_id, utcnow
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class JurisdictionMixin:
+    """Every domain row belongs to one jurisdiction (administrative division code)."""
+
+    jurisdiction_code: Mapped[str] = mapped_column(String(12), nullable=False, index=True)
+
+
+class AuditLogMixin:
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    jurisdiction_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    action: Mapped[str] = mapped_column(String(100), nullable=False)
+    resource_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    resource_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    before: Mapped[dict[str, Any] | None] = mapped_column(PortableJSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(PortableJSON, nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (
+            Index(f"ix_{cls.__tablename__}_jurisdiction_id", "jurisdiction_code", "id"),
+            Index(f"ix_{cls.__tablename__}_resource", "resource_type", "resource_id"),
+        )
+
+
+class IdempotencyKeyMixin:
+    """A client's retry key, the request it was first used with, and the stored response."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    owner: Mapped[str] = mapped_column(String(200), nullable=False)
+    key: Mapped[str] = mapped_column(String(200), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)  # in_flight | completed
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    response_headers: Mapped[dict[str, str] | None] = mapped_column(PortableJSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (UniqueConstraint("owner", "key"),)

@@ -1,0 +1,143 @@
+"""Structured logs, request ids and Prometheus metrics for every component."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+import structlog
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common.context import current_request_id, reset_request_id, set_request_id
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def _add_request_id(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    request_id = current_request_id()
+    if request_id and "request_id" not in event_dict:
+        event_dict["request_id"] = request_id
+    return event_dict
+
+
+def configure_logging(*, level: str = "INFO", fmt: str = "json", component: str = "") -> None:
+    """JSON lines on stdout (or readable lines with fmt=console), each with the request id."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_request_id,
+    ]
+    if component:
+        processors.append(_component_adder(component))
+    structlog.configure(
+        processors=[*processors, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _component_adder(component: str) -> Any:
+    def add(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        event_dict.setdefault("component", component)
+        return event_dict
+
+    return add
+
+
+class Metrics:
+    """One registry per app, so several apps can live in one process (the test harness)."""
+
+    def __init__(self, component: str) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "govperf_http_requests_total",
+            "HTTP requests handled",
+            ["component", "method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "govperf_http_request_duration_seconds",
+            "HTTP request latency",
+            ["component", "method", "route"],
+            registry=self.registry,
+        )
+        self.component = component
+
+    def render(self) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _route_template(scope: Scope) -> str:
+    # The router records the matched route in the scope; its template keeps label sets small.
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+class RequestContextMiddleware:
+    """Keeps or makes the request id, echoes it, logs one line and records metrics per request."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.log = structlog.get_logger("govperf.http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Request(scope).headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = set_request_id(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            method = scope.get("method", "")
+            self.metrics.requests.labels(self.metrics.component, method, route, str(status)).inc()
+            self.metrics.latency.labels(self.metrics.component, method, route).observe(elapsed)
+            if route not in ("/healthz", "/readyz", "/metrics"):
+                self.log.info(
+                    "request",
+                    method=method,
+                    path=scope.get("path"),
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+            reset_request_id(token)

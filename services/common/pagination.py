@@ -1,0 +1,66 @@
+"""Cursor pagination: an opaque cursor over a stable, unique sort key (the time-ordered id)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.errors import Unprocessable
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class PageParams(BaseModel):
+    cursor: str | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+def _page_params(
+    cursor: Annotated[str | None, Query(description="Opaque cursor from `next_cursor`")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> PageParams:
+    return PageParams(cursor=cursor, limit=limit)
+
+
+PageParamsDep = Annotated[PageParams, Depends(_page_params)]
+
+
+def encode_cursor(last_id: uuid.UUID) -> str:
+    raw = json.dumps({"after": str(last_id)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return uuid.UUID(json.loads(base64.urlsafe_b64decode(padded))["after"])
+    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise Unprocessable("The cursor is not one this API issued", code="invalid-cursor") from exc
+
+
+async def paginate(
+    session: AsyncSession, stmt: Select[Any], id_column: Any, page: PageParams
+) -> tuple[list[Any], str | None]:
+    """Rows of `stmt` after the cursor in id order, and the cursor of the next page."""
+    if page.cursor:
+        stmt = stmt.where(id_column > decode_cursor(page.cursor))
+    rows = list((await session.scalars(stmt.order_by(id_column).limit(page.limit + 1))).all())
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        return rows, encode_cursor(rows[-1].id)
+    return rows, None

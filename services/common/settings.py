@@ -1,0 +1,89 @@
+"""Settings shared by every service and the gateway.
+
+Each component reads `GOVPERF_<COMPONENT>_<FIELD>` first and falls back to `GOVPERF_<FIELD>`,
+so a deployment can set the JWT secret once and each database URL per component.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEVELOPMENT_JWT_SECRET = "govperf-development-secret-change-me-0123456789"
+
+COMPONENTS = ("indicator", "evaluation", "disclosure", "feedback", "gateway")
+DEFAULT_PORTS = {
+    "gateway": 8000,
+    "indicator": 8001,
+    "evaluation": 8002,
+    "disclosure": 8003,
+    "feedback": 8004,
+}
+
+
+def data_dir() -> Path:
+    """Where SQLite files go: `GOVPERF_DATA_DIR`, else `./var` of the working directory."""
+    return Path(os.environ.get("GOVPERF_DATA_DIR") or Path.cwd() / "var")
+
+
+class ComponentSettings(BaseSettings):
+    """Base of every component's settings; subclasses set `component` and the env prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_prefix="GOVPERF_")
+    component: ClassVar[str] = "component"
+
+    env: Literal["development", "test", "production"] = "development"
+    version: str = "0.1.0"
+    host: str = "127.0.0.1"
+    port: int = 0
+    database_url: str = ""
+    migrate_on_start: bool = True
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    jwt_jwks_url: str | None = None
+    jwt_algorithms: list[str] = ["HS256"]
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        shared = EnvSettingsSource(settings_cls, env_prefix="GOVPERF_")
+        return init_settings, env_settings, shared, dotenv_settings, file_secret_settings
+
+    @model_validator(mode="after")
+    def _defaults_and_production_guard(self) -> ComponentSettings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{data_dir() / f'{self.component}.db'}"
+        if not self.port:
+            self.port = DEFAULT_PORTS.get(self.component, 8000)
+        if (
+            self.env == "production"
+            and self.jwt_jwks_url is None
+            and (
+                self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
+                or len(self.jwt_secret.get_secret_value()) < 32
+            )
+        ):
+            raise ValueError(
+                "env=production refuses the development JWT secret: set GOVPERF_JWT_SECRET "
+                "(at least 32 characters) or GOVPERF_JWT_JWKS_URL"
+            )
+        return self

@@ -1,0 +1,23 @@
+"""The disclosure service: publications, the public read API, open-data exports."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.common.app import ServiceDefinition, build_service_app
+from services.disclosure.api import router as publications_router
+from services.disclosure.models import AuditLog, IdempotencyKey
+from services.disclosure.settings import Settings
+
+DEFINITION = ServiceDefinition(
+    name="disclosure",
+    title="disclosure service",
+    description="Publications of plans, results and rectification progress; public reads.",
+    audit_model=AuditLog,
+    idempotency_model=IdempotencyKey,
+    routers=(publications_router,),
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build_service_app(DEFINITION, settings or Settings())

@@ -1,0 +1,23 @@
+"""The evaluation service: cycles, evaluator groups and weights, ratings, scores, results."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.common.app import ServiceDefinition, build_service_app
+from services.evaluation.api import router as cycles_router
+from services.evaluation.models import AuditLog, IdempotencyKey
+from services.evaluation.settings import Settings
+
+DEFINITION = ServiceDefinition(
+    name="evaluation",
+    title="evaluation service",
+    description="Evaluation cycles, evaluator groups and weights, ratings, scoring and results.",
+    audit_model=AuditLog,
+    idempotency_model=IdempotencyKey,
+    routers=(cycles_router,),
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build_service_app(DEFINITION, settings or Settings())

@@ -1,0 +1,23 @@
+"""The feedback service: feedback reports, rectification tasks, appeals, citizen feedback."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.common.app import ServiceDefinition, build_service_app
+from services.feedback.api import router as citizen_feedback_router
+from services.feedback.models import AuditLog, IdempotencyKey
+from services.feedback.settings import Settings
+
+DEFINITION = ServiceDefinition(
+    name="feedback",
+    title="feedback service",
+    description="Feedback reports, rectification tasks, appeals and citizen feedback.",
+    audit_model=AuditLog,
+    idempotency_model=IdempotencyKey,
+    routers=(citizen_feedback_router,),
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build_service_app(DEFINITION, settings or Settings())

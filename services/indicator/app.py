@@ -1,0 +1,23 @@
+"""The indicator service: departments, indicator systems, targets, measurements."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.common.app import ServiceDefinition, build_service_app
+from services.indicator.api import router as departments_router
+from services.indicator.models import AuditLog, IdempotencyKey
+from services.indicator.settings import Settings
+
+DEFINITION = ServiceDefinition(
+    name="indicator",
+    title="indicator service",
+    description="Departments, indicator systems, targets, scoring rules and measurements.",
+    audit_model=AuditLog,
+    idempotency_model=IdempotencyKey,
+    routers=(departments_router,),
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build_service_app(DEFINITION, settings or Settings())

@@ -1,0 +1,155 @@
+"""Rules for departments (the org units every indicator and score hangs on)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.audit import record_audit, snapshot
+from services.common.auth import Principal
+from services.common.errors import Conflict, Unprocessable
+from services.common.jurisdictions import ensure_writable, get_visible, get_writable, scoped
+from services.common.pagination import PageParams, paginate
+from services.indicator import schemas
+from services.indicator.models import Department
+
+
+class DepartmentCodeTaken(Conflict):
+    code = "department-code-taken"
+    title = "Department code already in use"
+
+
+class InvalidParent(Unprocessable):
+    code = "invalid-parent"
+    title = "Invalid parent department"
+
+
+async def list_departments(
+    session: AsyncSession,
+    principal: Principal,
+    page: PageParams,
+    *,
+    jurisdiction: str | None = None,
+    category: str | None = None,
+    active: bool | None = None,
+    search: str | None = None,
+) -> tuple[list[Department], str | None]:
+    """Departments of the caller's jurisdictions, in creation order."""
+    stmt = scoped(select(Department), Department, principal)
+    if jurisdiction is not None:
+        stmt = stmt.where(Department.jurisdiction_code == jurisdiction)
+    if category is not None:
+        stmt = stmt.where(Department.category == category)
+    if active is not None:
+        stmt = stmt.where(Department.active == active)
+    if search:
+        pattern = f"%{search.strip()}%"
+        stmt = stmt.where(
+            or_(
+                Department.code.ilike(pattern),
+                Department.name_zh.like(pattern),
+                Department.name_en.ilike(pattern),
+            )
+        )
+    return await paginate(session, stmt, Department.id, page)
+
+
+async def get_department(
+    session: AsyncSession, principal: Principal, department_id: uuid.UUID
+) -> Department:
+    return await get_visible(session, Department, department_id, principal, what="Department")
+
+
+async def _check_code_free(
+    session: AsyncSession, jurisdiction_code: str, code: str, exclude: uuid.UUID | None = None
+) -> None:
+    stmt = select(Department.id).where(
+        Department.jurisdiction_code == jurisdiction_code, Department.code == code
+    )
+    if exclude is not None:
+        stmt = stmt.where(Department.id != exclude)
+    if await session.scalar(stmt) is not None:
+        raise DepartmentCodeTaken(f"Code '{code}' is already used in {jurisdiction_code}")
+
+
+async def _check_parent(
+    session: AsyncSession,
+    jurisdiction_code: str,
+    parent_id: uuid.UUID,
+    child_id: uuid.UUID | None = None,
+) -> None:
+    seen: set[uuid.UUID] = set()
+    current: uuid.UUID | None = parent_id
+    while current is not None:
+        if current == child_id or current in seen:
+            raise InvalidParent("A department cannot be its own ancestor")
+        seen.add(current)
+        parent = await session.get(Department, current)
+        if parent is None or parent.jurisdiction_code != jurisdiction_code:
+            raise InvalidParent(f"Parent department {parent_id} not found in {jurisdiction_code}")
+        current = parent.parent_id
+
+
+async def create_department(
+    session: AsyncSession, principal: Principal, data: schemas.DepartmentCreate
+) -> Department:
+    """Create a department in one of the caller's jurisdictions."""
+    ensure_writable(principal, data.jurisdiction_code)
+    await _check_code_free(session, data.jurisdiction_code, data.code)
+    if data.parent_id is not None:
+        await _check_parent(session, data.jurisdiction_code, data.parent_id)
+    department = Department(**data.model_dump())
+    session.add(department)
+    await session.flush()
+    record_audit(
+        session,
+        principal,
+        action="department.created",
+        resource_type="department",
+        resource_id=department.id,
+        jurisdiction_code=department.jurisdiction_code,
+        after=snapshot(department),
+    )
+    return department
+
+
+async def update_department(
+    session: AsyncSession,
+    principal: Principal,
+    department_id: uuid.UUID,
+    data: schemas.DepartmentUpdate,
+) -> Department:
+    """Apply the fields that were sent; code stays unique, the hierarchy stays a tree."""
+    department = await get_writable(
+        session, Department, department_id, principal, what="Department"
+    )
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    for required in ("code", "name_zh", "category", "active"):
+        if required in changes and changes[required] is None:
+            raise Unprocessable(f"'{required}' cannot be null", code="null-not-allowed")
+    if "code" in changes:
+        await _check_code_free(
+            session, department.jurisdiction_code, changes["code"], exclude=department.id
+        )
+    if changes.get("parent_id") is not None:
+        await _check_parent(
+            session, department.jurisdiction_code, changes["parent_id"], child_id=department.id
+        )
+    before = snapshot(department)
+    for field, value in changes.items():
+        setattr(department, field, value)
+    await session.flush()
+    record_audit(
+        session,
+        principal,
+        action="department.updated",
+        resource_type="department",
+        resource_id=department.id,
+        jurisdiction_code=department.jurisdiction_code,
+        before=before,
+        after=snapshot(department),
+    )
+    return department
