@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.context import current_request_id
@@ -198,6 +198,20 @@ def install_error_handlers(app: FastAPI) -> None:
             code="constraint-violation",
             title="Conflict with existing data",
             detail="The change conflicts with existing data (a unique or reference rule).",
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # A busy SQLite file or an unreachable server is a temporary condition: say so and
+        # let the client retry, rather than answer 500.
+        log.warning("database_unavailable", error=str(exc.orig))
+        return problem_response(
+            request,
+            status=503,
+            code="database-unavailable",
+            title="Database unavailable",
+            detail="The database is busy or unreachable; retry shortly.",
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)

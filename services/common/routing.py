@@ -95,12 +95,13 @@ class _Claim:
         self.id = claim_id
 
 
-async def _fingerprint(request: Request) -> str:
+def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
+    """What makes two requests "the same" for an Idempotency-Key."""
     digest = hashlib.sha256()
-    for part in (request.method, request.url.path, request.url.query):
+    for part in (method, path, query):
         digest.update(part.encode())
         digest.update(b"\0")
-    digest.update(await request.body())
+    digest.update(body)
     return digest.hexdigest()
 
 
@@ -112,7 +113,9 @@ async def _claim(db: Database, request: Request, key: str) -> _Claim | Response:
         )
     principal = await resolve_principal(request)
     owner = f"{principal.role}:{principal.subject}"
-    fingerprint = await _fingerprint(request)
+    fingerprint = request_fingerprint(
+        request.method, request.url.path, request.url.query, await request.body()
+    )
     model = request.app.state.idempotency_model
     now = utcnow()
     async with db.session() as session:

@@ -1,0 +1,164 @@
+"""Every database test runs twice: on SQLite files and on a real PostgreSQL server.
+
+PostgreSQL comes from TEST_DATABASE_URL (default: the local server, user postgres). The
+suite creates its own databases and drops them at the end. Outside CI an unreachable server
+skips the PostgreSQL half with one line saying so; with CI=true it fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from services.common.db import make_engine
+from services.common.migrate import upgrade, version_table
+from services.common.settings import COMPONENTS
+from tests.harness import Stack, running_stack
+
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _probe_postgres() -> str | None:
+    try:
+        connection = await asyncpg.connect(_asyncpg_dsn(TEST_DATABASE_URL), timeout=5)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    await connection.close()
+    return None
+
+
+POSTGRES_PROBLEM: str | None = asyncio.run(_probe_postgres())
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    shown = make_url(TEST_DATABASE_URL).render_as_string(hide_password=True)
+    if POSTGRES_PROBLEM is None:
+        return f"govperf: PostgreSQL at {shown}; SQLite files in a temporary directory"
+    return f"govperf: PostgreSQL at {shown} is NOT reachable ({POSTGRES_PROBLEM})"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if POSTGRES_PROBLEM is not None and IN_CI:
+        raise pytest.UsageError(
+            f"CI=true but PostgreSQL at TEST_DATABASE_URL is unreachable: {POSTGRES_PROBLEM}"
+        )
+
+
+# --- databases ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every component's SQLite file, migrated once; tests get copies."""
+    directory = tmp_path_factory.mktemp("sqlite-template")
+    for component in COMPONENTS:
+        upgrade(component, f"sqlite+aiosqlite:///{directory / f'{component}.db'}")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def postgres_urls() -> Iterator[dict[str, str]]:
+    """One migrated PostgreSQL database per component for this test session."""
+    if POSTGRES_PROBLEM is not None:
+        pytest.skip(f"PostgreSQL unreachable, PostgreSQL half skipped: {POSTGRES_PROBLEM}")
+    suffix = uuid.uuid4().hex[:8]
+    names = {c: f"govperf_test_{c}_{suffix}" for c in COMPONENTS}
+    admin_dsn = _asyncpg_dsn(TEST_DATABASE_URL)
+
+    async def run(statements: list[str]) -> None:
+        connection = await asyncpg.connect(admin_dsn)
+        try:
+            for statement in statements:
+                await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run([f'CREATE DATABASE "{n}"' for n in names.values()]))
+    urls = {
+        c: make_url(TEST_DATABASE_URL).set(database=n).render_as_string(hide_password=False)
+        for c, n in names.items()
+    }
+    try:
+        for component, url in urls.items():
+            upgrade(component, url)
+        yield urls
+    finally:
+        asyncio.run(run([f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names.values()]))
+
+
+async def _truncate_postgres(urls: dict[str, str]) -> None:
+    for component, url in urls.items():
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as connection:
+                tables = (
+                    (
+                        await connection.execute(
+                            text(
+                                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                "AND tablename <> :version"
+                            ),
+                            {"version": version_table(component)},
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                if tables:
+                    joined = ", ".join(f'"{t}"' for t in tables)
+                    await connection.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
+        finally:
+            await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Fresh, migrated, empty databases of every component for one test."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        urls = {}
+        for component in COMPONENTS:
+            target = tmp_path / f"{component}.db"
+            shutil.copyfile(template / f"{component}.db", target)
+            urls[component] = f"sqlite+aiosqlite:///{target}"
+        yield urls
+    else:
+        urls = request.getfixturevalue("postgres_urls")
+        yield urls
+        asyncio.run(_truncate_postgres(urls))
+
+
+@pytest.fixture
+def backend(database_urls: dict[str, str]) -> str:
+    return "sqlite" if database_urls["indicator"].startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+async def stack(database_urls: dict[str, str], backend: str) -> AsyncIterator[Stack]:
+    async with running_stack(backend, database_urls) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never read the developer's GOVPERF_* environment or write to ./var."""
+    for name in list(os.environ):
+        if name.startswith("GOVPERF_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("GOVPERF_DATA_DIR", str(tmp_path / "var"))
