@@ -37,7 +37,7 @@ def _asyncpg_dsn(url: str) -> str:
 async def _probe_postgres() -> str | None:
     try:
         connection = await asyncpg.connect(_asyncpg_dsn(TEST_DATABASE_URL), timeout=5)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         return f"{type(exc).__name__}: {exc}"
     await connection.close()
     return None
