@@ -168,8 +168,10 @@ async def _fetch(info: Info, service: str, path: str, params: dict[str, Any]) ->
 
 
 def _should_mask(error: GraphQLError) -> bool:
-    # Upstream problems are expected conditions with safe messages; anything else is masked.
-    return not isinstance(error.original_error, UpstreamError)
+    # Query errors (syntax, validation, limits) and upstream problems carry safe messages;
+    # an unexpected exception inside a resolver is masked.
+    original = error.original_error
+    return original is not None and not isinstance(original, UpstreamError)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -90,10 +90,13 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _route_template(scope: Scope) -> str:
+def _route_template(scope: Scope, status: int) -> str:
     # The router records the matched route in the scope; its template keeps label sets small.
+    # Mounted apps (GraphQL) leave no route: their fixed path is used, unless nothing matched.
     route = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+    if route is not None and getattr(route, "path", None):
+        return route.path
+    return "unmatched" if status == 404 else scope.get("path", "unmatched")
 
 
 class RequestContextMiddleware:
@@ -124,10 +127,11 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with structlog.contextvars.bound_contextvars(component=self.metrics.component):
+                await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route_template(scope)
+            route = _route_template(scope, status)
             method = scope.get("method", "")
             self.metrics.requests.labels(self.metrics.component, method, route, str(status)).inc()
             self.metrics.latency.labels(self.metrics.component, method, route).observe(elapsed)

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.schema import build_schema
+from gateway.settings import Settings
+from govperf.components import create_app
+from services.common.app import lifespan_of
+from tests import factories
+from tests.harness import Stack, auth, base_url
+
+SDL_FILE = Path(__file__).resolve().parents[2] / "gateway" / "schema.graphql"
+
+
+async def graphql(client: httpx.AsyncClient, query: str, **headers: str) -> dict[str, Any]:
+    response = await client.post("/graphql", json={"query": query}, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+class TestHealth:
+    async def test_lists_five_healthy_components(self, stack: Stack) -> None:
+        result = await graphql(stack.gateway, "{ health { service status version } }")
+        assert result["data"]["health"] == [
+            {"service": c, "status": "ok", "version": "0.1.0"}
+            for c in ("gateway", "indicator", "evaluation", "disclosure", "feedback")
+        ]
+
+    async def test_a_service_that_is_down_is_reported_not_hidden(
+        self, stack: Stack, database_urls: dict[str, str]
+    ) -> None:
+        settings = Settings(
+            database_url=database_urls["gateway"], migrate_on_start=False,
+            indicator_url=base_url("indicator"), evaluation_url=base_url("evaluation"),
+            disclosure_url=base_url("disclosure"), feedback_url="http://127.0.0.1:9",
+        )
+        mounts = {base_url(c): httpx.ASGITransport(app=stack.apps[c])
+                  for c in ("indicator", "evaluation", "disclosure")}
+        async with httpx.AsyncClient(mounts=mounts) as upstream:
+            app = create_app("gateway", settings, http_client=upstream)
+            async with lifespan_of(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+            ) as client:
+                result = await graphql(client, "{ health { service status detail } }")
+        statuses = {c["service"]: c["status"] for c in result["data"]["health"]}
+        assert statuses == {"gateway": "ok", "indicator": "ok", "evaluation": "ok",
+                            "disclosure": "ok", "feedback": "unavailable"}
+
+
+class TestQueries:
+    async def test_departments_with_the_callers_token(self, stack: Stack) -> None:
+        await factories.create_department(stack.client("indicator"), code="HH-EDU")
+        query = '{ departments(jurisdiction: "231100") { items { code nameZh } nextCursor } }'
+        result = await graphql(stack.gateway, query, **auth())
+        assert result["data"]["departments"] == {
+            "items": [{"code": "HH-EDU", "nameZh": "HH-EDU 局"}], "nextCursor": None}
+
+    async def test_an_upstream_refusal_is_a_readable_error(self, stack: Stack) -> None:
+        result = await graphql(stack.gateway, "{ departments { items { code } } }")
+        assert result["data"] is None
+        assert "Authentication required" in result["errors"][0]["message"]
+
+    async def test_published_items_need_no_token(self, stack: Stack) -> None:
+        await factories.create_publication(stack.client("disclosure"), title="方案",
+                                           publish=True)
+        await factories.create_publication(stack.client("disclosure"), title="草稿")
+        result = await graphql(stack.gateway, "{ publications { items { title status } } }")
+        assert result["data"]["publications"]["items"] == [
+            {"title": "方案", "status": "published"}]
+
+
+class TestLimits:
+    async def test_too_many_aliases_are_refused(self, stack: Stack) -> None:
+        aliases = " ".join(f"a{i}: health {{ service }}" for i in range(30))
+        result = await graphql(stack.gateway, f"{{ {aliases} }}")
+        assert "aliases" in result["errors"][0]["message"].lower()
+
+    async def test_too_many_tokens_are_refused(self, stack: Stack) -> None:
+        fields = " ".join(["service"] * 2500)
+        result = await graphql(stack.gateway, f"{{ health {{ {fields} }} }}")
+        assert "token" in result["errors"][0]["message"].lower()
+
+    async def test_unknown_fields_are_validation_errors(self, stack: Stack) -> None:
+        result = await graphql(stack.gateway, "{ nope }")
+        assert "Cannot query field 'nope'" in result["errors"][0]["message"]
+
+
+class TestPassthrough:
+    async def test_rest_calls_reach_the_service_through_the_gateway(self, stack: Stack) -> None:
+        created = await stack.gateway.post("/api/evaluation/v1/cycles", headers=auth(), json={
+            "jurisdiction_code": "231100", "code": "c", "name": "n", "period": "2026"})
+        assert created.status_code == 201
+        fetched = await stack.client("evaluation").get(f"/v1/cycles/{created.json()['id']}",
+                                                       headers=auth())
+        assert fetched.json() == created.json()
+
+    async def test_problems_and_cache_headers_pass_through(self, stack: Stack) -> None:
+        refused = await stack.gateway.get("/api/indicator/v1/departments")
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        listing = await stack.gateway.get("/api/disclosure/v1/publications")
+        assert listing.headers["etag"]
+        again = await stack.gateway.get("/api/disclosure/v1/publications",
+                                        headers={"if-none-match": listing.headers["etag"]})
+        assert again.status_code == 304
+
+    async def test_an_unknown_service_is_404(self, stack: Stack) -> None:
+        response = await stack.gateway.get("/api/payroll/v1/salaries")
+        assert response.status_code == 404
+        assert response.json()["code"] == "not-found"
+
+
+class TestSchemaFile:
+    def test_the_committed_sdl_matches_the_code(self) -> None:
+        # Regenerate with: govperf export-schema gateway/schema.graphql
+        assert SDL_FILE.read_text(encoding="utf-8") == build_schema(Settings()).as_str() + "\n"
