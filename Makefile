@@ -1,0 +1,39 @@
+# govperf — the commands a newcomer needs. A fresh machine needs only Python 3.11+.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## run: migrate, seed a demo city and start all four services and the gateway
+run: $(STAMP)
+	$(BIN)/govperf up --demo
+
+## test: the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## lint: ruff lint and format check
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: benchmarks against real processes, with the machine and baselines printed
+bench: $(STAMP)
+	$(BIN)/python bench/http_baseline.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info
