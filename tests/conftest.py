@@ -60,6 +60,40 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
 
 
+def _uses_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "postgresql" in callspec.params.values()
+
+
+_NOT_RUN: list[pytest.Item] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a server (outside CI) the PostgreSQL half is left out, and said so once."""
+    if POSTGRES_PROBLEM is None:
+        return
+    _NOT_RUN.extend(item for item in items if _uses_postgres(item))
+    if _NOT_RUN:
+        items[:] = [item for item in items if not _uses_postgres(item)]
+        config.hook.pytest_deselected(items=_NOT_RUN)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _NOT_RUN:
+        terminalreporter.write_line(
+            f"PostgreSQL unreachable ({POSTGRES_PROBLEM}): its {len(_NOT_RUN)} tests did not "
+            "run; set TEST_DATABASE_URL to a reachable server to run them",
+            yellow=True,
+            bold=True,
+        )
+
+
+def require_postgres() -> None:
+    """Skip the calling test's PostgreSQL half (one summary line for all of them)."""
+    if POSTGRES_PROBLEM is not None:
+        pytest.skip(f"PostgreSQL unreachable, PostgreSQL half skipped: {POSTGRES_PROBLEM}")
+
+
 # --- databases ---------------------------------------------------------------------------
 
 
@@ -75,8 +109,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_urls() -> Iterator[dict[str, str]]:
     """One migrated PostgreSQL database per component for this test session."""
-    if POSTGRES_PROBLEM is not None:
-        pytest.skip(f"PostgreSQL unreachable, PostgreSQL half skipped: {POSTGRES_PROBLEM}")
+    require_postgres()
     suffix = uuid.uuid4().hex[:8]
     names = {c: f"govperf_test_{c}_{suffix}" for c in COMPONENTS}
     admin_dsn = _asyncpg_dsn(TEST_DATABASE_URL)

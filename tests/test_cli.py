@@ -16,9 +16,25 @@ class TestToken:
     def test_prints_only_a_token_usable_in_shell_substitution(self, tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GOVPERF_")}
         result = subprocess.run(
-            [sys.executable, "-m", "govperf", "token", "--role", "department",
-             "--department", "HH-EDU", "--jurisdiction", "231100", "--jurisdiction", "231200"],
-            capture_output=True, text=True, check=True, cwd=tmp_path, env=env,
+            [
+                sys.executable,
+                "-m",
+                "govperf",
+                "token",
+                "--role",
+                "department",
+                "--department",
+                "HH-EDU",
+                "--jurisdiction",
+                "231100",
+                "--jurisdiction",
+                "231200",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+            env=env,
         )
         token = result.stdout.strip()
         assert result.stdout.count("\n") == 1
@@ -42,7 +58,9 @@ class TestToken:
 
 class TestMigrate:
     def test_migrates_the_named_component_into_the_data_dir(
-        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
         capsys: pytest.CaptureFixture[str],
     ) -> None:
         monkeypatch.setenv("GOVPERF_DATA_DIR", str(tmp_path / "data"))

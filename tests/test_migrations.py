@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from services.common.db import make_engine
 from services.common.migrate import alembic_config, upgrade, version_table
 from services.common.settings import COMPONENTS
-from tests.conftest import POSTGRES_PROBLEM, TEST_DATABASE_URL, _asyncpg_dsn
+from tests.conftest import TEST_DATABASE_URL, _asyncpg_dsn, require_postgres
 
 
 def metadata_of(component: str) -> Any:
@@ -33,8 +33,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
         return
-    if POSTGRES_PROBLEM is not None:
-        pytest.skip(f"PostgreSQL unreachable, PostgreSQL half skipped: {POSTGRES_PROBLEM}")
+    require_postgres()
     name = f"govperf_migration_{uuid.uuid4().hex[:8]}"
 
     async def run(statement: str) -> None:
@@ -53,9 +52,11 @@ async def _diff_and_tables(url: str, component: str) -> tuple[list[Any], set[str
     engine = make_engine(url)
     try:
         async with engine.connect() as connection:
+
             def inspect_sync(sync: Any) -> tuple[list[Any], set[str]]:
                 context = MigrationContext.configure(
-                    sync, opts={"version_table": version_table(component)})
+                    sync, opts={"version_table": version_table(component)}
+                )
                 diff = compare_metadata(context, metadata_of(component))
                 return diff, set(inspect(sync).get_table_names())
 

@@ -51,8 +51,14 @@ def jwks_url(rsa_key: rsa.RSAPrivateKey) -> Iterator[str]:
 
 def rs256_token(key: rsa.RSAPrivateKey, **claims: object) -> str:
     now = int(time.time())
-    payload = {"sub": "u-1", "role": "admin", "jurisdictions": ["231100"], "iat": now,
-               "exp": now + 300, **claims}
+    payload = {
+        "sub": "u-1",
+        "role": "admin",
+        "jurisdictions": ["231100"],
+        "iat": now,
+        "exp": now + 300,
+        **claims,
+    }
     return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "key-1"})
 
 
@@ -74,8 +80,14 @@ class TestJwks:
     async def test_audience_and_issuer_are_checked_when_configured(
         self, rsa_key: rsa.RSAPrivateKey, jwks_url: str
     ) -> None:
-        verifier = TokenVerifier(Settings(jwt_jwks_url=jwks_url, jwt_algorithms=["RS256"],
-                                          jwt_audience="govperf", jwt_issuer="https://idp"))
+        verifier = TokenVerifier(
+            Settings(
+                jwt_jwks_url=jwks_url,
+                jwt_algorithms=["RS256"],
+                jwt_audience="govperf",
+                jwt_issuer="https://idp",
+            )
+        )
         good = rs256_token(rsa_key, aud="govperf", iss="https://idp")
         assert (await verifier.verify(good)).role == "admin"
         with pytest.raises(Unauthorized):
@@ -85,20 +97,29 @@ class TestJwks:
 class TestClaims:
     async def test_department_tokens_must_name_the_department(self) -> None:
         verifier = TokenVerifier(Settings())
-        forged = jwt.encode({"sub": "x", "role": "department", "exp": time.time() + 60},
-                            Settings().jwt_secret.get_secret_value(), algorithm="HS256")
+        forged = jwt.encode(
+            {"sub": "x", "role": "department", "exp": time.time() + 60},
+            Settings().jwt_secret.get_secret_value(),
+            algorithm="HS256",
+        )
         with pytest.raises(Unauthorized, match="department_id"):
             await verifier.verify(forged)
 
     async def test_unknown_roles_are_refused(self) -> None:
-        forged = jwt.encode({"sub": "x", "role": "mayor", "exp": time.time() + 60},
-                            Settings().jwt_secret.get_secret_value(), algorithm="HS256")
+        forged = jwt.encode(
+            {"sub": "x", "role": "mayor", "exp": time.time() + 60},
+            Settings().jwt_secret.get_secret_value(),
+            algorithm="HS256",
+        )
         with pytest.raises(Unauthorized, match="role"):
             await TokenVerifier(Settings()).verify(forged)
 
     async def test_a_token_signed_with_another_secret_is_refused(self) -> None:
-        forged = jwt.encode({"sub": "x", "role": "admin", "exp": time.time() + 60},
-                            "another-secret-of-enough-length-0123456789", algorithm="HS256")
+        forged = jwt.encode(
+            {"sub": "x", "role": "admin", "exp": time.time() + 60},
+            "another-secret-of-enough-length-0123456789",
+            algorithm="HS256",
+        )
         with pytest.raises(Unauthorized):
             await TokenVerifier(Settings()).verify(forged)
 

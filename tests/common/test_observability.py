@@ -16,26 +16,32 @@ import httpx
 class TestRequestId:
     async def test_an_incoming_request_id_is_kept_and_echoed(self, stack: Stack) -> None:
         response = await stack.client("indicator").get(
-            "/v1/departments", headers={**auth(), "x-request-id": "portal-42"})
+            "/v1/departments", headers={**auth(), "x-request-id": "portal-42"}
+        )
         assert response.headers["x-request-id"] == "portal-42"
 
     async def test_a_missing_or_unsafe_request_id_is_replaced(self, stack: Stack) -> None:
         plain = await stack.client("indicator").get("/healthz")
         unsafe = await stack.client("indicator").get(
-            "/healthz", headers={"x-request-id": "bad id\nwith newline"})
+            "/healthz", headers={"x-request-id": "bad id\nwith newline"}
+        )
         for response in (plain, unsafe):
             assert len(response.headers["x-request-id"]) == 32
 
     async def test_the_gateway_passes_its_request_id_to_the_service(self, stack: Stack) -> None:
         await factories.create_department(stack.client("indicator"), code="EDU")
-        department_id = (await stack.client("indicator").get(
-            "/v1/departments", headers=auth())).json()["items"][0]["id"]
+        department_id = (
+            await stack.client("indicator").get("/v1/departments", headers=auth())
+        ).json()["items"][0]["id"]
         response = await stack.gateway.patch(
-            f"/api/indicator/v1/departments/{department_id}", json={"name_en": "x"},
-            headers={**auth(), "x-request-id": "trace-through-gateway"})
+            f"/api/indicator/v1/departments/{department_id}",
+            json={"name_en": "x"},
+            headers={**auth(), "x-request-id": "trace-through-gateway"},
+        )
         assert response.status_code == 200
         trail = await stack.client("indicator").get(
-            "/v1/audit", params={"action": "department.updated"}, headers=auth())
+            "/v1/audit", params={"action": "department.updated"}, headers=auth()
+        )
         assert trail.json()["items"][0]["request_id"] == "trace-through-gateway"
 
 
@@ -50,11 +56,15 @@ class TestHealth:
 
     async def test_not_ready_while_migrations_are_pending(self, tmp_path: Path) -> None:
         settings = settings_class("indicator")(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", migrate_on_start=False)
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", migrate_on_start=False
+        )
         app = create_app("indicator", settings)
-        async with lifespan_of(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://indicator.test"
-        ) as client:
+        async with (
+            lifespan_of(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://indicator.test"
+            ) as client,
+        ):
             response = await client.get("/readyz")
         assert response.status_code == 503
         assert response.json()["code"] == "migrations-pending"
@@ -62,11 +72,15 @@ class TestHealth:
 
     async def test_start_up_migrates_a_new_database(self, tmp_path: Path) -> None:
         settings = settings_class("feedback")(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
+        )
         app = create_app("feedback", settings)
-        async with lifespan_of(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://feedback.test"
-        ) as client:
+        async with (
+            lifespan_of(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://feedback.test"
+            ) as client,
+        ):
             assert (await client.get("/readyz")).status_code == 200
 
 

@@ -7,8 +7,9 @@ from tests.harness import Stack, auth
 class TestCursorPagination:
     async def test_pages_cover_everything_once_in_creation_order(self, stack: Stack) -> None:
         client = stack.client("indicator")
-        created = [(await factories.create_department(client, code=f"D{i}"))["id"]
-                   for i in range(5)]
+        created = [
+            (await factories.create_department(client, code=f"D{i}"))["id"] for i in range(5)
+        ]
         seen, cursor, pages = [], None, 0
         while True:
             params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
@@ -23,7 +24,8 @@ class TestCursorPagination:
 
     async def test_a_cursor_not_issued_by_the_api_is_422(self, stack: Stack) -> None:
         response = await stack.client("indicator").get(
-            "/v1/departments", params={"cursor": "not-a-cursor"}, headers=auth())
+            "/v1/departments", params={"cursor": "not-a-cursor"}, headers=auth()
+        )
         assert response.status_code == 422
         assert response.json()["code"] == "invalid-cursor"
 

@@ -21,8 +21,10 @@ class TestProductionGuard:
 
     def test_production_accepts_a_real_secret_or_a_jwks_url(self) -> None:
         assert IndicatorSettings(env="production", jwt_secret="x" * 40).env == "production"
-        assert IndicatorSettings(env="production",
-                                 jwt_jwks_url="https://idp.example/jwks").env == "production"
+        assert (
+            IndicatorSettings(env="production", jwt_jwks_url="https://idp.example/jwks").env
+            == "production"
+        )
 
     def test_development_uses_the_development_secret(self) -> None:
         assert IndicatorSettings().jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
@@ -48,7 +50,8 @@ class TestEnvironment:
     ) -> None:
         monkeypatch.setenv("GOVPERF_DATA_DIR", str(tmp_path / "data"))
         assert IndicatorSettings().database_url == (
-            f"sqlite+aiosqlite:///{tmp_path / 'data' / 'indicator.db'}")
+            f"sqlite+aiosqlite:///{tmp_path / 'data' / 'indicator.db'}"
+        )
 
     def test_without_a_data_dir_files_go_to_var_of_the_working_directory(
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -59,6 +62,8 @@ class TestEnvironment:
 
     def test_default_ports(self) -> None:
         assert GatewaySettings().service_urls() == {
-            "indicator": "http://127.0.0.1:8001", "evaluation": "http://127.0.0.1:8002",
-            "disclosure": "http://127.0.0.1:8003", "feedback": "http://127.0.0.1:8004",
+            "indicator": "http://127.0.0.1:8001",
+            "evaluation": "http://127.0.0.1:8002",
+            "disclosure": "http://127.0.0.1:8003",
+            "feedback": "http://127.0.0.1:8004",
         }

@@ -37,13 +37,15 @@ class TestPublishing:
         client = stack.client("disclosure")
         item = await factories.create_publication(client, publish=True)
         assert item["status"] == "published" and item["published_at"]
-        edit = await client.patch(f"/v1/publications/{item['id']}", json={"title": "改"},
-                                  headers=auth())
+        edit = await client.patch(
+            f"/v1/publications/{item['id']}", json={"title": "改"}, headers=auth()
+        )
         assert edit.status_code == 409 and edit.json()["code"] == "publication-not-draft"
         again = await client.post(f"/v1/publications/{item['id']}/publish", headers=auth())
         assert again.status_code == 409
-        retracted = await client.post(f"/v1/publications/{item['id']}/retract",
-                                      json={"reason": "数据有误"}, headers=auth())
+        retracted = await client.post(
+            f"/v1/publications/{item['id']}/retract", json={"reason": "数据有误"}, headers=auth()
+        )
         assert retracted.json()["status"] == "retracted"
         assert retracted.json()["retraction_reason"] == "数据有误"
         assert (await client.get(f"/v1/publications/{item['id']}")).status_code == 404
@@ -51,7 +53,8 @@ class TestPublishing:
     async def test_a_draft_cannot_be_retracted(self, stack: Stack) -> None:
         client = stack.client("disclosure")
         draft = await factories.create_publication(client)
-        response = await client.post(f"/v1/publications/{draft['id']}/retract",
-                                     json={"reason": "r"}, headers=auth())
+        response = await client.post(
+            f"/v1/publications/{draft['id']}/retract", json={"reason": "r"}, headers=auth()
+        )
         assert response.status_code == 409
         assert response.json()["code"] == "publication-not-published"

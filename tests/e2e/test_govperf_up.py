@@ -39,8 +39,12 @@ class Up:
             env[f"GOVPERF_{component.upper()}_PORT"] = str(port)
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "govperf", "up", *args], cwd=tmp_path, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "govperf", "up", *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
@@ -65,8 +69,9 @@ class Up:
         return "\n".join(self.lines[-60:])
 
     def children(self) -> list[int]:
-        result = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True
+        )
         return [int(p) for p in result.stdout.split()]
 
     def kill(self) -> None:
@@ -91,15 +96,20 @@ def test_up_serves_the_whole_platform_and_stops_cleanly(tmp_path: Path) -> None:
     try:
         assert up.wait_for("govperf is up"), up.output()
         gateway = f"http://127.0.0.1:{ports['gateway']}"
-        health = httpx.post(f"{gateway}/graphql",
-                            json={"query": "{ health { service status } }"}, timeout=10)
+        health = httpx.post(
+            f"{gateway}/graphql", json={"query": "{ health { service status } }"}, timeout=10
+        )
         assert health.json()["data"]["health"] == [
             {"service": c, "status": "ok"}
-            for c in ("gateway", "indicator", "evaluation", "disclosure", "feedback")]
+            for c in ("gateway", "indicator", "evaluation", "disclosure", "feedback")
+        ]
 
-        departments = httpx.get(f"{gateway}/api/indicator/v1/departments",
-                                params={"limit": 200},
-                                headers={**auth(), "x-request-id": "e2e-trace-1"}, timeout=10)
+        departments = httpx.get(
+            f"{gateway}/api/indicator/v1/departments",
+            params={"limit": 200},
+            headers={**auth(), "x-request-id": "e2e-trace-1"},
+            timeout=10,
+        )
         assert len(departments.json()["items"]) == 21
         assert (tmp_path / "var" / "indicator.db").exists()
         children = up.children()

@@ -33,21 +33,34 @@ class TestHealth:
         self, stack: Stack, database_urls: dict[str, str]
     ) -> None:
         settings = Settings(
-            database_url=database_urls["gateway"], migrate_on_start=False,
-            indicator_url=base_url("indicator"), evaluation_url=base_url("evaluation"),
-            disclosure_url=base_url("disclosure"), feedback_url="http://127.0.0.1:9",
+            database_url=database_urls["gateway"],
+            migrate_on_start=False,
+            indicator_url=base_url("indicator"),
+            evaluation_url=base_url("evaluation"),
+            disclosure_url=base_url("disclosure"),
+            feedback_url="http://127.0.0.1:9",
         )
-        mounts = {base_url(c): httpx.ASGITransport(app=stack.apps[c])
-                  for c in ("indicator", "evaluation", "disclosure")}
+        mounts = {
+            base_url(c): httpx.ASGITransport(app=stack.apps[c])
+            for c in ("indicator", "evaluation", "disclosure")
+        }
         async with httpx.AsyncClient(mounts=mounts) as upstream:
             app = create_app("gateway", settings, http_client=upstream)
-            async with lifespan_of(app), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
-            ) as client:
+            async with (
+                lifespan_of(app),
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+                ) as client,
+            ):
                 result = await graphql(client, "{ health { service status detail } }")
         statuses = {c["service"]: c["status"] for c in result["data"]["health"]}
-        assert statuses == {"gateway": "ok", "indicator": "ok", "evaluation": "ok",
-                            "disclosure": "ok", "feedback": "unavailable"}
+        assert statuses == {
+            "gateway": "ok",
+            "indicator": "ok",
+            "evaluation": "ok",
+            "disclosure": "ok",
+            "feedback": "unavailable",
+        }
 
 
 class TestQueries:
@@ -56,7 +69,9 @@ class TestQueries:
         query = '{ departments(jurisdiction: "231100") { items { code nameZh } nextCursor } }'
         result = await graphql(stack.gateway, query, **auth())
         assert result["data"]["departments"] == {
-            "items": [{"code": "HH-EDU", "nameZh": "HH-EDU 局"}], "nextCursor": None}
+            "items": [{"code": "HH-EDU", "nameZh": "HH-EDU 局"}],
+            "nextCursor": None,
+        }
 
     async def test_an_upstream_refusal_is_a_readable_error(self, stack: Stack) -> None:
         result = await graphql(stack.gateway, "{ departments { items { code } } }")
@@ -64,12 +79,10 @@ class TestQueries:
         assert "Authentication required" in result["errors"][0]["message"]
 
     async def test_published_items_need_no_token(self, stack: Stack) -> None:
-        await factories.create_publication(stack.client("disclosure"), title="方案",
-                                           publish=True)
+        await factories.create_publication(stack.client("disclosure"), title="方案", publish=True)
         await factories.create_publication(stack.client("disclosure"), title="草稿")
         result = await graphql(stack.gateway, "{ publications { items { title status } } }")
-        assert result["data"]["publications"]["items"] == [
-            {"title": "方案", "status": "published"}]
+        assert result["data"]["publications"]["items"] == [{"title": "方案", "status": "published"}]
 
 
 class TestLimits:
@@ -90,11 +103,15 @@ class TestLimits:
 
 class TestPassthrough:
     async def test_rest_calls_reach_the_service_through_the_gateway(self, stack: Stack) -> None:
-        created = await stack.gateway.post("/api/evaluation/v1/cycles", headers=auth(), json={
-            "jurisdiction_code": "231100", "code": "c", "name": "n", "period": "2026"})
+        created = await stack.gateway.post(
+            "/api/evaluation/v1/cycles",
+            headers=auth(),
+            json={"jurisdiction_code": "231100", "code": "c", "name": "n", "period": "2026"},
+        )
         assert created.status_code == 201
-        fetched = await stack.client("evaluation").get(f"/v1/cycles/{created.json()['id']}",
-                                                       headers=auth())
+        fetched = await stack.client("evaluation").get(
+            f"/v1/cycles/{created.json()['id']}", headers=auth()
+        )
         assert fetched.json() == created.json()
 
     async def test_problems_and_cache_headers_pass_through(self, stack: Stack) -> None:
@@ -103,8 +120,9 @@ class TestPassthrough:
         assert refused.headers["content-type"].startswith("application/problem+json")
         listing = await stack.gateway.get("/api/disclosure/v1/publications")
         assert listing.headers["etag"]
-        again = await stack.gateway.get("/api/disclosure/v1/publications",
-                                        headers={"if-none-match": listing.headers["etag"]})
+        again = await stack.gateway.get(
+            "/api/disclosure/v1/publications", headers={"if-none-match": listing.headers["etag"]}
+        )
         assert again.status_code == 304
 
     async def test_an_unknown_service_is_404(self, stack: Stack) -> None:

@@ -7,15 +7,17 @@ from tests.harness import HEIHE, Stack, auth
 class TestDepartments:
     async def test_create_then_read_and_filter(self, stack: Stack) -> None:
         client = stack.client("indicator")
-        city = await factories.create_department(client, code="HH-GOV", category="districts",
-                                                 name_en="Heihe City")
+        city = await factories.create_department(
+            client, code="HH-GOV", category="districts", name_en="Heihe City"
+        )
         edu = await factories.create_department(client, code="HH-EDU", parent_id=city["id"])
         assert edu["parent_id"] == city["id"] and edu["active"] is True
 
         got = await client.get(f"/v1/departments/{edu['id']}", headers=auth("department"))
         assert got.json() == edu
-        social = await client.get("/v1/departments", params={"category": "social_services"},
-                                  headers=auth())
+        social = await client.get(
+            "/v1/departments", params={"category": "social_services"}, headers=auth()
+        )
         assert [d["code"] for d in social.json()["items"]] == ["HH-EDU"]
         search = await client.get("/v1/departments", params={"q": "heihe"}, headers=auth())
         assert [d["code"] for d in search.json()["items"]] == ["HH-GOV"]
@@ -23,13 +25,22 @@ class TestDepartments:
     async def test_codes_are_unique_within_a_jurisdiction(self, stack: Stack) -> None:
         client = stack.client("indicator")
         first = await factories.create_department(client, code="EDU")
-        again = await client.post("/v1/departments", headers=auth(), json={
-            "jurisdiction_code": HEIHE, "code": "EDU", "name_zh": "又一个", "category": "economic"})
+        again = await client.post(
+            "/v1/departments",
+            headers=auth(),
+            json={
+                "jurisdiction_code": HEIHE,
+                "code": "EDU",
+                "name_zh": "又一个",
+                "category": "economic",
+            },
+        )
         assert again.status_code == 409
         assert again.json()["code"] == "department-code-taken"
         other = await factories.create_department(client, code="FIN")
-        rename = await client.patch(f"/v1/departments/{other['id']}", json={"code": "EDU"},
-                                    headers=auth())
+        rename = await client.patch(
+            f"/v1/departments/{other['id']}", json={"code": "EDU"}, headers=auth()
+        )
         assert rename.status_code == 409
         assert (await client.get(f"/v1/departments/{first['id']}", headers=auth())).json() == first
 
@@ -37,25 +48,43 @@ class TestDepartments:
         client = stack.client("indicator")
         city = await factories.create_department(client, code="CITY")
         bureau = await factories.create_department(client, code="BUR", parent_id=city["id"])
-        loop = await client.patch(f"/v1/departments/{city['id']}",
-                                  json={"parent_id": bureau["id"]}, headers=auth())
+        loop = await client.patch(
+            f"/v1/departments/{city['id']}", json={"parent_id": bureau["id"]}, headers=auth()
+        )
         assert loop.status_code == 422
         assert loop.json()["code"] == "invalid-parent"
-        missing = await client.post("/v1/departments", headers=auth(), json={
-            "jurisdiction_code": HEIHE, "code": "X", "name_zh": "x", "category": "economic",
-            "parent_id": "01890000-0000-7000-8000-000000000000"})
+        missing = await client.post(
+            "/v1/departments",
+            headers=auth(),
+            json={
+                "jurisdiction_code": HEIHE,
+                "code": "X",
+                "name_zh": "x",
+                "category": "economic",
+                "parent_id": "01890000-0000-7000-8000-000000000000",
+            },
+        )
         assert missing.status_code == 422
 
     async def test_null_for_a_required_field_is_refused(self, stack: Stack) -> None:
         client = stack.client("indicator")
         department = await factories.create_department(client, code="EDU")
-        response = await client.patch(f"/v1/departments/{department['id']}",
-                                      json={"name_zh": None}, headers=auth())
+        response = await client.patch(
+            f"/v1/departments/{department['id']}", json={"name_zh": None}, headers=auth()
+        )
         assert response.status_code == 422
 
     async def test_unknown_fields_are_refused(self, stack: Stack) -> None:
-        response = await stack.client("indicator").post("/v1/departments", headers=auth(), json={
-            "jurisdiction_code": HEIHE, "code": "X", "name_zh": "x", "category": "economic",
-            "budget": 5})
+        response = await stack.client("indicator").post(
+            "/v1/departments",
+            headers=auth(),
+            json={
+                "jurisdiction_code": HEIHE,
+                "code": "X",
+                "name_zh": "x",
+                "category": "economic",
+                "budget": 5,
+            },
+        )
         assert response.status_code == 422
         assert response.json()["errors"][0]["location"] == ["body", "budget"]
