@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from govperf.components import create_app, settings_class
@@ -9,8 +10,6 @@ from services.common.app import lifespan_of
 from services.common.settings import COMPONENTS
 from tests import factories
 from tests.harness import Stack, auth
-
-import httpx
 
 
 class TestRequestId:
