@@ -5,7 +5,7 @@
 
 Per backend: a fresh database, `python -m govperf serve indicator` (migrating on start), then
 four scenarios, each C workers sharing one keep-alive client for N seconds after a 1 s
-warm-up. A measurement, not a test: the only failure is a non-2xx answer (exit 1).
+warm-up. A measurement, not a test: it exits 1 only on a non-2xx answer or a failed run.
 Latencies cover every completed request; the client shares the machine with the server.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import itertools
 import json
 import os
@@ -87,6 +88,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def die_with_parent() -> None:
+    """In the child: SIGTERM if this benchmark dies without cleaning up (PR_SET_PDEATHSIG)."""
+    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
+
+
 @asynccontextmanager
 async def indicator_service(database_url: str, client: httpx.AsyncClient) -> AsyncIterator[str]:
     """Start `govperf serve indicator`, wait for /readyz, SIGTERM it at the end (kill on error)."""
@@ -101,6 +107,7 @@ async def indicator_service(database_url: str, client: httpx.AsyncClient) -> Asy
         cwd=ROOT,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )
     url = f"http://127.0.0.1:{port}"
     clean = False
@@ -231,6 +238,9 @@ async def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent workers")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # keep our lines in order with the server's
+    # SIGTERM cancels the run like Ctrl-C does, so the server and database are still removed.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
 
     pg_version = None
@@ -257,4 +267,8 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    try:
+        sys.exit(asyncio.run(main()))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("!! interrupted; server stopped, database removed")
+        sys.exit(130)

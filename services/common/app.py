@@ -17,6 +17,7 @@ from services.common.auth import TokenVerifier
 from services.common.db import Database
 from services.common.errors import ServiceUnavailable, install_error_handlers
 from services.common.migrate import current_revision, head_revision, upgrade_async
+from services.common.models import CommonTables
 from services.common.observability import Metrics, RequestContextMiddleware, configure_logging
 from services.common.routing import TransactionalRoute
 from services.common.settings import ComponentSettings
@@ -29,8 +30,7 @@ class ServiceDefinition:
     name: str
     title: str
     description: str
-    audit_model: Any
-    idempotency_model: Any
+    tables: CommonTables
     routers: Sequence[APIRouter] = field(default_factory=tuple)
     tags: Sequence[dict[str, str]] = field(default_factory=tuple)
 
@@ -95,7 +95,7 @@ def build_service_app(definition: ServiceDefinition, settings: ComponentSettings
             await upgrade_async(definition.name, settings.database_url)
         app.state.db = Database(settings.database_url)
         for factory in (app.state.db.write_sessions, app.state.db.read_sessions):
-            factory.configure(info={AUDIT_MODEL: definition.audit_model})
+            factory.configure(info={AUDIT_MODEL: definition.tables.audit})
         log.info("started", service=definition.name, version=settings.version)
         try:
             yield
@@ -112,7 +112,7 @@ def build_service_app(definition: ServiceDefinition, settings: ComponentSettings
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
-    app.state.idempotency_model = definition.idempotency_model
+    app.state.tables = definition.tables
     app.state.migration_head = head_revision(definition.name)
     app.state.metrics = Metrics(definition.name)
     app.router.route_class = TransactionalRoute
@@ -120,7 +120,7 @@ def build_service_app(definition: ServiceDefinition, settings: ComponentSettings
     app.include_router(health_router(definition.name, settings.version))
     for router in definition.routers:
         app.include_router(router)
-    app.include_router(audit_router(definition.audit_model))
+    app.include_router(audit_router(definition.tables.audit))
     return app
 
 

@@ -6,6 +6,7 @@ class AuditLog(AuditLogMixin, Base): __tablename__ = "audit_log"
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,13 @@ from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from services.common.db import PortableJSON, UTCDateTime, new_id, utcnow
+from services.common.events.models import (
+    EventInboxMixin,
+    EventOutboxMixin,
+    WebhookAttemptMixin,
+    WebhookDeliveryMixin,
+    WebhookSubscriptionMixin,
+)
 
 
 class IdMixin:
@@ -69,3 +77,35 @@ class IdempotencyKeyMixin:
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
         return (UniqueConstraint("owner", "key"),)
+
+
+@dataclass(frozen=True)
+class CommonTables:
+    """One service's mapped classes of the shared tables."""
+
+    audit: Any
+    idempotency: Any
+    outbox: Any
+    subscriptions: Any
+    deliveries: Any
+    attempts: Any
+    inbox: Any
+
+
+def common_tables(base: type) -> CommonTables:
+    """Map the shared tables onto `base` (a service's DeclarativeBase)."""
+
+    def mapped(name: str, mixin: type, table: str) -> Any:
+        return type(name, (mixin, base), {"__tablename__": table})
+
+    return CommonTables(
+        audit=mapped("AuditLog", AuditLogMixin, "audit_log"),
+        idempotency=mapped("IdempotencyKey", IdempotencyKeyMixin, "idempotency_keys"),
+        outbox=mapped("EventOutbox", EventOutboxMixin, "event_outbox"),
+        subscriptions=mapped(
+            "WebhookSubscription", WebhookSubscriptionMixin, "webhook_subscriptions"
+        ),
+        deliveries=mapped("WebhookDelivery", WebhookDeliveryMixin, "webhook_deliveries"),
+        attempts=mapped("WebhookAttempt", WebhookAttemptMixin, "webhook_attempts"),
+        inbox=mapped("EventInbox", EventInboxMixin, "event_inbox"),
+    )

@@ -116,7 +116,7 @@ async def _claim(db: Database, request: Request, key: str) -> _Claim | Response:
     fingerprint = request_fingerprint(
         request.method, request.url.path, request.url.query, await request.body()
     )
-    model = request.app.state.idempotency_model
+    model = request.app.state.tables.idempotency
     now = utcnow()
     async with db.session() as session:
         existing = await session.scalar(select(model).where(model.owner == owner, model.key == key))

@@ -6,15 +6,14 @@ from fastapi import FastAPI
 
 from services.common.app import ServiceDefinition, build_service_app
 from services.disclosure.api import router as publications_router
-from services.disclosure.models import AuditLog, IdempotencyKey
+from services.disclosure.models import COMMON
 from services.disclosure.settings import Settings
 
 DEFINITION = ServiceDefinition(
     name="disclosure",
     title="disclosure service",
     description="Publications of plans, results and rectification progress; public reads.",
-    audit_model=AuditLog,
-    idempotency_model=IdempotencyKey,
+    tables=COMMON,
     routers=(publications_router,),
 )
 

@@ -6,15 +6,14 @@ from fastapi import FastAPI
 
 from services.common.app import ServiceDefinition, build_service_app
 from services.evaluation.api import router as cycles_router
-from services.evaluation.models import AuditLog, IdempotencyKey
+from services.evaluation.models import COMMON
 from services.evaluation.settings import Settings
 
 DEFINITION = ServiceDefinition(
     name="evaluation",
     title="evaluation service",
     description="Evaluation cycles, evaluator groups and weights, ratings, scoring and results.",
-    audit_model=AuditLog,
-    idempotency_model=IdempotencyKey,
+    tables=COMMON,
     routers=(cycles_router,),
 )
 

@@ -6,15 +6,14 @@ from fastapi import FastAPI
 
 from services.common.app import ServiceDefinition, build_service_app
 from services.feedback.api import router as citizen_feedback_router
-from services.feedback.models import AuditLog, IdempotencyKey
+from services.feedback.models import COMMON
 from services.feedback.settings import Settings
 
 DEFINITION = ServiceDefinition(
     name="feedback",
     title="feedback service",
     description="Feedback reports, rectification tasks, appeals and citizen feedback.",
-    audit_model=AuditLog,
-    idempotency_model=IdempotencyKey,
+    tables=COMMON,
     routers=(citizen_feedback_router,),
 )
 

@@ -7,11 +7,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import UTCDateTime, metadata
 from services.common.models import (
-    AuditLogMixin,
-    IdempotencyKeyMixin,
     IdMixin,
     JurisdictionMixin,
     TimestampMixin,
+    common_tables,
 )
 
 
@@ -19,12 +18,9 @@ class Base(DeclarativeBase):
     metadata = metadata()
 
 
-class AuditLog(AuditLogMixin, Base):
-    __tablename__ = "audit_log"
-
-
-class IdempotencyKey(IdempotencyKeyMixin, Base):
-    __tablename__ = "idempotency_keys"
+COMMON = common_tables(Base)
+AuditLog = COMMON.audit
+IdempotencyKey = COMMON.idempotency
 
 
 class CitizenFeedback(IdMixin, JurisdictionMixin, TimestampMixin, Base):

@@ -6,15 +6,14 @@ from fastapi import FastAPI
 
 from services.common.app import ServiceDefinition, build_service_app
 from services.indicator.api import router as departments_router
-from services.indicator.models import AuditLog, IdempotencyKey
+from services.indicator.models import COMMON
 from services.indicator.settings import Settings
 
 DEFINITION = ServiceDefinition(
     name="indicator",
     title="indicator service",
     description="Departments, indicator systems, targets, scoring rules and measurements.",
-    audit_model=AuditLog,
-    idempotency_model=IdempotencyKey,
+    tables=COMMON,
     routers=(departments_router,),
 )
 
