@@ -30,7 +30,7 @@ class PageParams(BaseModel):
     limit: int = DEFAULT_LIMIT
 
 
-def _page_params(
+async def _page_params(
     cursor: Annotated[str | None, Query(description="Opaque cursor from `next_cursor`")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> PageParams:

@@ -30,14 +30,15 @@ IN_FLIGHT_STALE = timedelta(seconds=60)
 REPLAYED_HEADERS = ("content-type", "location", "etag")
 
 
-def _session(request: Request) -> AsyncSession:
+async def _session(request: Request) -> AsyncSession:
+    # async, as are all dependencies here: a sync one costs a thread-pool hop per request.
     return request.state.session
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 
 
-def idempotency_key(
+async def idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(
