@@ -197,7 +197,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings = {c: settings_class(c)() for c in COMPONENTS}
     urls = {c: f"http://{s.host}:{s.port}" for c, s in settings.items()}
     for service in SERVICES:
-        env.setdefault(f"GOVPERF_GATEWAY_{service.upper()}_URL", urls[service])
+        # Read by every component: the gateway's upstreams and the webhook targets.
+        env.setdefault(f"GOVPERF_{service.upper()}_URL", urls[service])
     if not args.no_migrate:
         _say("== migrating databases")
         cmd_migrate(argparse.Namespace(components=list(COMPONENTS)))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from services.common.settings import COMPONENTS, ComponentSettings
+from services.common.settings import COMPONENTS, SERVICES, ComponentSettings
 
-SERVICES = tuple(c for c in COMPONENTS if c != "gateway")
+__all__ = ["COMPONENTS", "SERVICES", "create_app", "settings_class"]
 
 
 def _package(component: str) -> str:

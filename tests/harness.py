@@ -50,6 +50,7 @@ def auth(role: str = "admin", **kwargs: Any) -> dict[str, str]:
 class Stack:
     backend: str
     urls: dict[str, str]
+    router: AppRouter
     apps: dict[str, Any] = field(default_factory=dict)
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
 
@@ -61,27 +62,67 @@ class Stack:
         return self.clients["gateway"]
 
 
+class AppRouter(httpx.AsyncBaseTransport):
+    """Routes requests by origin to in-process apps; an unknown origin is unreachable."""
+
+    def __init__(self) -> None:
+        self.apps: dict[str, httpx.ASGITransport] = {}
+
+    def mount(self, origin: str, app: Any) -> None:
+        self.apps[origin] = httpx.ASGITransport(app=app)
+
+    def unmount(self, origin: str) -> None:
+        self.apps.pop(origin, None)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        origin = f"{request.url.scheme}://{request.url.netloc.decode()}"
+        transport = self.apps.get(origin)
+        if transport is None:
+            raise httpx.ConnectError(f"nothing listens at {origin}", request=request)
+        return await transport.handle_async_request(request)
+
+
+# Fast, compressed webhook timings so delivery, retries and leases play out within a test.
+FAST_WEBHOOKS: dict[str, Any] = {
+    "webhook_poll_seconds": 0.05,
+    "webhook_retry_schedule": [0, 0.05, 0.05, 0.05],
+    "webhook_lease_seconds": 2.0,
+    "webhook_timeout_seconds": 5.0,
+    # Test receivers standing in for third-party portals (mounted on the router).
+    "webhook_allowed_hosts": ["portal.test"],
+}
+
+
 @asynccontextmanager
-async def running_stack(backend: str, urls: dict[str, str]) -> AsyncIterator[Stack]:
-    """Start every component against the given (already migrated) databases."""
-    stack = Stack(backend=backend, urls=urls)
+async def running_stack(
+    backend: str,
+    urls: dict[str, str],
+    *,
+    extra_mounts: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> AsyncIterator[Stack]:
+    """Start every component against the given (already migrated) databases.
+
+    Calls between them (gateway → services, webhooks service → service) go through one
+    httpx client routed to the apps; `extra_mounts` adds other receivers (a portal).
+    """
+    stack = Stack(backend=backend, urls=urls, router=AppRouter())
+    common = {
+        "migrate_on_start": False,
+        "env": "test",
+        **{f"{c}_url": base_url(c) for c in SERVICES},
+        **FAST_WEBHOOKS,
+        **overrides,
+    }
     async with AsyncExitStack() as exits:
+        upstream = await exits.enter_async_context(httpx.AsyncClient(transport=stack.router))
+        for component in COMPONENTS:
+            settings = settings_class(component)(database_url=urls[component], **common)
+            stack.apps[component] = create_app(component, settings, http_client=upstream)
         for component in SERVICES:
-            settings = settings_class(component)(
-                database_url=urls[component], migrate_on_start=False, env="test"
-            )
-            stack.apps[component] = create_app(component, settings)
-        upstream = httpx.AsyncClient(
-            mounts={f"{base_url(c)}": httpx.ASGITransport(app=stack.apps[c]) for c in SERVICES}
-        )
-        await exits.enter_async_context(upstream)
-        gateway_settings = settings_class("gateway")(
-            database_url=urls["gateway"],
-            migrate_on_start=False,
-            env="test",
-            **{f"{c}_url": base_url(c) for c in SERVICES},
-        )
-        stack.apps["gateway"] = create_app("gateway", gateway_settings, http_client=upstream)
+            stack.router.mount(base_url(component), stack.apps[component])
+        for origin, app in (extra_mounts or {}).items():
+            stack.router.mount(origin, app)
         for component in COMPONENTS:
             app = stack.apps[component]
             await exits.enter_async_context(lifespan_of(app))

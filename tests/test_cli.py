@@ -9,6 +9,7 @@ import jwt
 import pytest
 
 from govperf.cli import main
+from services.common.migrate import head_revision
 from services.common.settings import DEVELOPMENT_JWT_SECRET
 
 
@@ -65,7 +66,7 @@ class TestMigrate:
     ) -> None:
         monkeypatch.setenv("GOVPERF_DATA_DIR", str(tmp_path / "data"))
         assert main(["migrate", "evaluation"]) == 0
-        assert "evaluation: at 0001" in capsys.readouterr().out
+        assert f"evaluation: at {head_revision('evaluation')}" in capsys.readouterr().out
         assert (tmp_path / "data" / "evaluation.db").exists()
         assert not (tmp_path / "data" / "indicator.db").exists()
 

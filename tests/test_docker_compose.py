@@ -169,10 +169,14 @@ class TestPorts:
         assert published == {"gateway": [f"8000:{listening_port('gateway')}"]}
 
 
-class TestGatewayUpstreams:
+class TestServiceUrls:
+    @components
     @pytest.mark.parametrize("upstream", SERVICES)
-    def test_upstream_url_is_the_compose_service_and_its_port(self, upstream: str) -> None:
-        url = environment("gateway")[f"GOVPERF_GATEWAY_{upstream.upper()}_URL"]
+    def test_every_component_finds_each_service_by_compose_name_and_port(
+        self, name: str, upstream: str
+    ) -> None:
+        # The gateway's upstreams and the webhook targets between services.
+        url = environment(name)[f"GOVPERF_{upstream.upper()}_URL"]
         assert url == f"http://{upstream}:{listening_port(upstream)}"
 
 

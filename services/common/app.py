@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from httpx_aiohttp import HttpxAiohttpClient
 from sqlalchemy import text
 
 from services.common.audit import AUDIT_MODEL, audit_router
 from services.common.auth import TokenVerifier
 from services.common.db import Database
 from services.common.errors import ServiceUnavailable, install_error_handlers
+from services.common.events.api import router as webhooks_router
+from services.common.events.dispatcher import Dispatcher
+from services.common.events.outbox import COMPONENT, TABLES, WAKE
+from services.common.events.subscriptions import EventHandler
 from services.common.migrate import current_revision, head_revision, upgrade_async
 from services.common.models import CommonTables
 from services.common.observability import Metrics, RequestContextMiddleware, configure_logging
@@ -33,6 +39,10 @@ class ServiceDefinition:
     tables: CommonTables
     routers: Sequence[APIRouter] = field(default_factory=tuple)
     tags: Sequence[dict[str, str]] = field(default_factory=tuple)
+    # Events this service handles when a sibling delivers them to its inbox.
+    event_handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+    # Sibling services that receive this service's events: {"feedback": ("publication.*",)}.
+    sibling_subscribers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 async def readiness(app: FastAPI, component: str) -> dict[str, Any]:
@@ -85,7 +95,13 @@ def health_router(component: str, version: str) -> APIRouter:
     return router
 
 
-def build_service_app(definition: ServiceDefinition, settings: ComponentSettings) -> FastAPI:
+def build_service_app(
+    definition: ServiceDefinition,
+    settings: ComponentSettings,
+    *,
+    http_client: httpx.AsyncClient | None = None,
+) -> FastAPI:
+    """The service's app; tests pass an `http_client` routed to in-process apps."""
     configure_logging(level=settings.log_level, fmt=settings.log_format, component=definition.name)
     log = structlog.get_logger("govperf.app")
 
@@ -93,14 +109,38 @@ def build_service_app(definition: ServiceDefinition, settings: ComponentSettings
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await upgrade_async(definition.name, settings.database_url)
-        app.state.db = Database(settings.database_url)
-        for factory in (app.state.db.write_sessions, app.state.db.read_sessions):
-            factory.configure(info={AUDIT_MODEL: definition.tables.audit})
+        db = app.state.db = Database(settings.database_url)
+        http = app.state.http = http_client or HttpxAiohttpClient(
+            timeout=settings.webhook_timeout_seconds,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        )
+        dispatcher = app.state.dispatcher = Dispatcher(
+            component=definition.name,
+            db=db,
+            tables=definition.tables,
+            http=http,
+            settings=settings,
+            metrics=app.state.metrics,
+        )
+        info = {
+            AUDIT_MODEL: definition.tables.audit,
+            TABLES: definition.tables,
+            COMPONENT: definition.name,
+            WAKE: dispatcher.wake,
+        }
+        for factory in (db.write_sessions, db.read_sessions):
+            factory.configure(info=info)
+        await dispatcher.ensure_siblings()
+        if settings.dispatcher_enabled:
+            dispatcher.start()
         log.info("started", service=definition.name, version=settings.version)
         try:
             yield
         finally:
-            await app.state.db.dispose()
+            await dispatcher.stop()
+            if http_client is None:
+                await http.aclose()
+            await db.dispose()
             log.info("stopped", service=definition.name)
 
     app = FastAPI(
@@ -113,6 +153,7 @@ def build_service_app(definition: ServiceDefinition, settings: ComponentSettings
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
     app.state.tables = definition.tables
+    app.state.event_handlers = dict(definition.event_handlers)
     app.state.migration_head = head_revision(definition.name)
     app.state.metrics = Metrics(definition.name)
     app.router.route_class = TransactionalRoute
@@ -121,6 +162,7 @@ def build_service_app(definition: ServiceDefinition, settings: ComponentSettings
     for router in definition.routers:
         app.include_router(router)
     app.include_router(audit_router(definition.tables.audit))
+    app.include_router(webhooks_router)
     return app
 
 

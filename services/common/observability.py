@@ -14,6 +14,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -82,6 +83,25 @@ class Metrics:
             "govperf_http_request_duration_seconds",
             "HTTP request latency",
             ["component", "method", "route"],
+            registry=self.registry,
+        )
+        self.webhook_attempts = Counter(
+            "govperf_webhook_attempts_total",
+            "Webhook delivery attempts by outcome",
+            ["component", "outcome"],
+            registry=self.registry,
+        )
+        self.webhook_latency = Histogram(
+            "govperf_webhook_delivery_latency_seconds",
+            "From the event's commit to the receiver's 2xx",
+            ["component"],
+            registry=self.registry,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+        )
+        self.webhook_deliveries = Gauge(
+            "govperf_webhook_deliveries",
+            "Webhook deliveries by status (pending, dead)",
+            ["component", "status"],
             registry=self.registry,
         )
         self.component = component

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -40,27 +41,32 @@ async def _page_params(
 PageParamsDep = Annotated[PageParams, Depends(_page_params)]
 
 
-def encode_cursor(last_id: uuid.UUID) -> str:
-    raw = json.dumps({"after": str(last_id)}).encode()
+def encode_cursor(last_key: Any) -> str:
+    raw = json.dumps({"after": str(last_key)}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> uuid.UUID:
+def decode_cursor(cursor: str, parse: Callable[[str], Any] = uuid.UUID) -> Any:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return uuid.UUID(json.loads(base64.urlsafe_b64decode(padded))["after"])
+        return parse(json.loads(base64.urlsafe_b64decode(padded))["after"])
     except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
         raise Unprocessable("The cursor is not one this API issued", code="invalid-cursor") from exc
 
 
 async def paginate(
-    session: AsyncSession, stmt: Select[Any], id_column: Any, page: PageParams
+    session: AsyncSession,
+    stmt: Select[Any],
+    key_column: Any,
+    page: PageParams,
+    *,
+    parse: Callable[[str], Any] = uuid.UUID,
 ) -> tuple[list[Any], str | None]:
-    """Rows of `stmt` after the cursor in id order, and the cursor of the next page."""
+    """Rows of `stmt` after the cursor in key order, and the cursor of the next page."""
     if page.cursor:
-        stmt = stmt.where(id_column > decode_cursor(page.cursor))
-    rows = list((await session.scalars(stmt.order_by(id_column).limit(page.limit + 1))).all())
+        stmt = stmt.where(key_column > decode_cursor(page.cursor, parse))
+    rows = list((await session.scalars(stmt.order_by(key_column).limit(page.limit + 1))).all())
     if len(rows) > page.limit:
         rows = rows[: page.limit]
-        return rows, encode_cursor(rows[-1].id)
+        return rows, encode_cursor(getattr(rows[-1], key_column.key))
     return rows, None

@@ -21,6 +21,7 @@ from pydantic_settings import (
 DEVELOPMENT_JWT_SECRET = "govperf-development-secret-change-me-0123456789"
 
 COMPONENTS = ("indicator", "evaluation", "disclosure", "feedback", "gateway")
+SERVICES = COMPONENTS[:4]
 DEFAULT_PORTS = {
     "gateway": 8000,
     "indicator": 8001,
@@ -55,6 +56,31 @@ class ComponentSettings(BaseSettings):
     jwt_algorithms: list[str] = ["HS256"]
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+
+    # Where the components find each other (the gateway's upstreams, webhook targets).
+    indicator_url: str = "http://127.0.0.1:8001"
+    evaluation_url: str = "http://127.0.0.1:8002"
+    disclosure_url: str = "http://127.0.0.1:8003"
+    feedback_url: str = "http://127.0.0.1:8004"
+
+    # Webhooks (services/common/events). Sibling secrets are derived from jwt_secret unless
+    # given; retry delays follow the Standard Webhooks schedule, in seconds.
+    webhook_inbox_secrets: list[SecretStr] = []
+    webhook_retry_schedule: list[float] = [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+    webhook_timeout_seconds: float = 15.0
+    webhook_tolerance_seconds: int = 300
+    webhook_lease_seconds: float = 60.0
+    webhook_poll_seconds: float = 1.0
+    webhook_batch_size: int = 200
+    webhook_concurrency: int = 64
+    webhook_disable_after_seconds: float = 5 * 24 * 3600
+    webhook_secret_grace_seconds: float = 24 * 3600
+    webhook_allow_private_targets: bool = False
+    webhook_allowed_hosts: list[str] = []
+    dispatcher_enabled: bool = True
+
+    def service_urls(self) -> dict[str, str]:
+        return {name: getattr(self, f"{name}_url").rstrip("/") for name in SERVICES}
 
     @classmethod
     def settings_customise_sources(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
 from services.common.app import ServiceDefinition, build_service_app
 from services.disclosure.api import router as publications_router
+from services.disclosure.events import SIBLING_SUBSCRIBERS
 from services.disclosure.models import COMMON
 from services.disclosure.settings import Settings
 
@@ -15,8 +17,11 @@ DEFINITION = ServiceDefinition(
     description="Publications of plans, results and rectification progress; public reads.",
     tables=COMMON,
     routers=(publications_router,),
+    sibling_subscribers=SIBLING_SUBSCRIBERS,
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return build_service_app(DEFINITION, settings or Settings())
+def create_app(
+    settings: Settings | None = None, *, http_client: httpx.AsyncClient | None = None
+) -> FastAPI:
+    return build_service_app(DEFINITION, settings or Settings(), http_client=http_client)

@@ -13,7 +13,7 @@ from services.common.db import utcnow
 from services.common.errors import Conflict, NotFound, Unprocessable
 from services.common.jurisdictions import ensure_writable, get_writable
 from services.common.pagination import PageParams, paginate
-from services.disclosure import schemas
+from services.disclosure import events, schemas
 from services.disclosure.models import Publication
 
 
@@ -138,6 +138,7 @@ async def publish(
     publication.published_at = utcnow()
     await session.flush()
     _audit(session, principal, "publication.published", publication, before)
+    await events.publication_changed(session, publication, "publication.published")
     return publication
 
 
@@ -155,4 +156,5 @@ async def retract(
     publication.retraction_reason = data.reason
     await session.flush()
     _audit(session, principal, "publication.retracted", publication, before)
+    await events.publication_changed(session, publication, "publication.retracted")
     return publication

@@ -13,7 +13,7 @@ from services.common.db import utcnow
 from services.common.errors import Conflict, Unprocessable
 from services.common.jurisdictions import ensure_writable, get_visible, get_writable, scoped
 from services.common.pagination import PageParams, paginate
-from services.evaluation import schemas
+from services.evaluation import events, schemas
 from services.evaluation.models import Cycle
 
 TRANSITIONS = {"draft": {"open"}, "open": {"closed"}, "closed": set()}
@@ -107,6 +107,8 @@ async def update_cycle(
     for field, value in changes.items():
         setattr(cycle, field, value)
     await session.flush()
+    if cycle.status != before["status"]:
+        await events.cycle_status_changed(session, cycle)
     record_audit(
         session,
         principal,

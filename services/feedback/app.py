@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
 from services.common.app import ServiceDefinition, build_service_app
 from services.feedback.api import router as citizen_feedback_router
+from services.feedback.events import HANDLERS
 from services.feedback.models import COMMON
 from services.feedback.settings import Settings
 
@@ -15,8 +17,11 @@ DEFINITION = ServiceDefinition(
     description="Feedback reports, rectification tasks, appeals and citizen feedback.",
     tables=COMMON,
     routers=(citizen_feedback_router,),
+    event_handlers=HANDLERS,
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return build_service_app(DEFINITION, settings or Settings())
+def create_app(
+    settings: Settings | None = None, *, http_client: httpx.AsyncClient | None = None
+) -> FastAPI:
+    return build_service_app(DEFINITION, settings or Settings(), http_client=http_client)

@@ -16,6 +16,9 @@ class CitizenFeedbackCreate(BaseModel):
 
     jurisdiction_code: str = Field(pattern=DIVISION_CODE_PATTERN, examples=["231100"])
     kind: FeedbackKind = "comment"
+    publication_id: uuid.UUID | None = Field(
+        default=None, description="A published plan or result this feedback is about"
+    )
     department_code: str | None = Field(default=None, max_length=64, examples=["HH-EDU"])
     text: str = Field(min_length=1, max_length=2000, examples=["办事窗口排队时间太长"])
 
@@ -32,6 +35,7 @@ class CitizenFeedback(BaseModel):
     id: uuid.UUID
     jurisdiction_code: str
     kind: str
+    publication_id: uuid.UUID | None
     department_code: str | None
     text: str
     status: str

@@ -10,16 +10,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.audit import record_audit, snapshot
 from services.common.auth import Principal
 from services.common.db import utcnow
+from services.common.errors import Unprocessable
 from services.common.jurisdictions import get_visible, get_writable, scoped
 from services.common.pagination import PageParams, paginate
 from services.feedback import schemas
-from services.feedback.models import CitizenFeedback
+from services.feedback.models import CitizenFeedback, PublishedItem
+
+
+class UnknownPublication(Unprocessable):
+    code = "unknown-publication"
+    title = "No such published item"
 
 
 async def submit_feedback(
     session: AsyncSession, principal: Principal, data: schemas.CitizenFeedbackCreate
 ) -> CitizenFeedback:
     """Record a citizen's feedback; open to the public, so no jurisdiction check applies."""
+    if data.publication_id is not None:
+        item = await session.get(PublishedItem, data.publication_id)
+        if (
+            item is None
+            or item.status != "published"
+            or item.jurisdiction_code != data.jurisdiction_code
+        ):
+            raise UnknownPublication(
+                f"Publication {data.publication_id} is not published in {data.jurisdiction_code}"
+            )
     feedback = CitizenFeedback(**data.model_dump(), status="received")
     session.add(feedback)
     await session.flush()

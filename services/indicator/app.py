@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
 from services.common.app import ServiceDefinition, build_service_app
@@ -18,5 +19,7 @@ DEFINITION = ServiceDefinition(
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return build_service_app(DEFINITION, settings or Settings())
+def create_app(
+    settings: Settings | None = None, *, http_client: httpx.AsyncClient | None = None
+) -> FastAPI:
+    return build_service_app(DEFINITION, settings or Settings(), http_client=http_client)

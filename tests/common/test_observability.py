@@ -7,6 +7,7 @@ import pytest
 
 from govperf.components import create_app, settings_class
 from services.common.app import lifespan_of
+from services.common.migrate import head_revision
 from services.common.settings import COMPONENTS
 from tests import factories
 from tests.harness import Stack, auth
@@ -51,7 +52,7 @@ class TestHealth:
         ready = await stack.client(component).get("/readyz")
         assert live.status_code == 200 and live.json()["service"] == component
         assert ready.status_code == 200
-        assert ready.json()["migration"] == "0001"
+        assert ready.json()["migration"] == head_revision(component)
 
     async def test_not_ready_while_migrations_are_pending(self, tmp_path: Path) -> None:
         settings = settings_class("indicator")(

@@ -1,0 +1,460 @@
+"""Delivering the outbox: claim due deliveries, sign, send, record, retry, dead-letter.
+
+Several dispatchers (one per replica) share the work: on PostgreSQL each claims rows with
+`FOR UPDATE SKIP LOCKED` and leases them, so no delivery is sent by two at once; a lease
+that expires (its dispatcher died) makes the row claimable again. A delivery waits while an
+earlier delivery of the same aggregate to the same subscription is unfinished, so each
+subscriber sees one aggregate's events in order; other aggregates go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import structlog
+from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import aliased
+
+from services.common.db import Database, utcnow
+from services.common.events import signing
+from services.common.events.outbox import emit, notify_channel
+from services.common.events.subscriptions import sync_siblings
+from services.common.models import CommonTables
+from services.common.observability import Metrics
+from services.common.settings import ComponentSettings
+
+log = structlog.get_logger("govperf.events")
+EXCERPT = 500
+MAX_RETRY_AFTER = 24 * 3600.0
+
+
+@dataclass
+class Claimed:
+    seq: int
+    attempts: int
+    subscription_id: Any
+    url: str
+    secrets: list[str]
+    event_id: Any
+    event_type: str
+    body: str
+    request_id: str | None
+    created_at: datetime
+
+
+@dataclass
+class Outcome:
+    claimed: Claimed
+    started_at: datetime
+    duration_ms: float
+    status_code: int | None = None
+    error: str | None = None
+    excerpt: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def valid_secrets(subscription_secrets: list[dict[str, Any]], now: datetime) -> list[str]:
+    """Secrets to sign with: the current one and any rotated one still in its grace period."""
+    out = []
+    for entry in subscription_secrets:
+        expires = entry.get("expires_at")
+        if expires is None or datetime.fromisoformat(expires) > now:
+            out.append(entry["secret"])
+    return out
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    if not value:
+        return None
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
+    except ValueError:
+        pass
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, (parsedate_to_datetime(value) - now).total_seconds()))
+    except (TypeError, ValueError):
+        return None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        component: str,
+        db: Database,
+        tables: CommonTables,
+        http: httpx.AsyncClient,
+        settings: ComponentSettings,
+        metrics: Metrics,
+        sibling_subscribers: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.component = component
+        self.sibling_subscribers = dict(sibling_subscribers or {})
+        self.siblings_synced = False
+        self.db = db
+        self.tables = tables
+        self.http = http
+        self.settings = settings
+        self.metrics = metrics
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._gauges_at = 0.0
+        self._stopping = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def ensure_siblings(self) -> bool:
+        """Sync the sibling subscriptions once the database allows it (it may not be
+        migrated yet when the process starts; /readyz says so meanwhile)."""
+        if not self.siblings_synced:
+            try:
+                await sync_siblings(self.db, self.tables, self.settings, self.sibling_subscribers)
+            except DBAPIError as exc:
+                log.warning("siblings_not_synced", component=self.component, error=str(exc.orig))
+                return False
+            self.siblings_synced = True
+        return True
+
+    def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self.run(), name=f"dispatcher-{self.component}"))
+        if self.db.engine.dialect.name == "postgresql":
+            self._tasks.append(asyncio.create_task(self._listen(), name=f"listen-{self.component}"))
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Finish the round in progress (up to `grace_seconds`), then stop."""
+        self._stopping = True
+        self._wake.set()
+        run_task, *others = self._tasks or [None]
+        for task in others:
+            task.cancel()
+        if run_task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(run_task), grace_seconds)
+            except TimeoutError:
+                run_task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        self._stopping = False
+
+    async def run(self) -> None:
+        """Deliver until cancelled; a failing round is logged and retried, never fatal."""
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                delivered = await self.run_once() if await self.ensure_siblings() else 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatch_round_failed", component=self.component)
+                delivered = 0
+            if delivered or self._stopping:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
+
+    async def _listen(self) -> None:
+        """LISTEN on a dedicated connection (not from the pool); reconnect when it drops."""
+        url = make_url(self.db.url).set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        channel = notify_channel(self.component)
+        backoff = 0.5
+        while True:
+            connection = None
+            try:
+                connection = await asyncpg.connect(dsn, timeout=10)
+                await connection.add_listener(channel, lambda *_: self.wake())
+                backoff = 0.5
+                self.wake()  # catch up on anything committed while we were not listening
+                while True:
+                    await asyncio.sleep(15)
+                    await connection.fetchval("SELECT 1", timeout=5)
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                log.warning("listen_connection_lost", component=self.component, error=str(exc))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30)
+            finally:
+                if connection is not None:
+                    connection.terminate()  # immediate; a graceful close could hang here
+
+    # --- one round ------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim a batch of due deliveries, send them, record the outcomes; return the count."""
+        claimed = await self._claim()
+        if claimed:
+            semaphore = asyncio.Semaphore(self.settings.webhook_concurrency)
+
+            async def send(item: Claimed) -> Outcome:
+                async with semaphore:
+                    return await self._send(item)
+
+            outcomes = await asyncio.gather(*(send(c) for c in claimed))
+            await self._record(outcomes)
+        await self._update_gauges()
+        return len(claimed)
+
+    async def _claim(self) -> list[Claimed]:
+        d, s, o = self.tables.deliveries, self.tables.subscriptions, self.tables.outbox
+        earlier = aliased(d)
+        now = utcnow()
+        blocked = exists().where(
+            earlier.subscription_id == d.subscription_id,
+            earlier.aggregate == d.aggregate,
+            earlier.seq < d.seq,
+            earlier.status.in_(("pending", "delivering")),
+        )
+        due = or_(
+            and_(d.status == "pending", d.next_attempt_at <= now),
+            and_(d.status == "delivering", d.lease_until < now),
+        )
+        async with self.db.session() as session:
+            seqs = (
+                await session.scalars(
+                    select(d.seq)
+                    .join(s, s.id == d.subscription_id)
+                    .where(due, s.status == "active", ~blocked)
+                    .order_by(d.seq)
+                    .limit(self.settings.webhook_batch_size)
+                    .with_for_update(of=d, skip_locked=True)
+                )
+            ).all()
+            if not seqs:
+                await session.rollback()
+                return []
+            lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
+            await session.execute(
+                update(d).where(d.seq.in_(seqs)).values(status="delivering", lease_until=lease)
+            )
+            rows = (
+                await session.execute(
+                    select(
+                        d.seq,
+                        d.attempts,
+                        s.id.label("subscription_id"),
+                        s.url,
+                        s.secrets,
+                        o.id.label("event_id"),
+                        o.type,
+                        o.body,
+                        o.request_id,
+                        o.created_at,
+                    )
+                    .join(s, s.id == d.subscription_id)
+                    .join(o, o.seq == d.event_seq)
+                    .where(d.seq.in_(seqs))
+                    .order_by(d.seq)
+                )
+            ).all()
+            await session.commit()
+        return [
+            Claimed(
+                seq=r.seq,
+                attempts=r.attempts,
+                subscription_id=r.subscription_id,
+                url=r.url,
+                secrets=valid_secrets(r.secrets, now),
+                event_id=r.event_id,
+                event_type=r.type,
+                body=r.body,
+                request_id=r.request_id,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    async def _send(self, item: Claimed) -> Outcome:
+        body = item.body.encode()
+        headers = signing.headers(item.secrets, f"msg_{item.event_id.hex}", body)
+        headers["content-type"] = "application/json"
+        headers["user-agent"] = "govperf-webhooks/1"
+        if item.request_id:
+            headers["x-request-id"] = item.request_id
+        started_at = utcnow()
+        started = time.perf_counter()
+        try:
+            response = await self.http.post(
+                item.url,
+                content=body,
+                headers=headers,
+                follow_redirects=False,
+                timeout=self.settings.webhook_timeout_seconds,
+            )
+        except httpx.HTTPError as exc:
+            return Outcome(
+                item,
+                started_at,
+                (time.perf_counter() - started) * 1000,
+                error=f"{type(exc).__name__}: {exc}"[:EXCERPT],
+            )
+        outcome = Outcome(
+            item,
+            started_at,
+            (time.perf_counter() - started) * 1000,
+            status_code=response.status_code,
+            excerpt=response.text[:EXCERPT] if response.content else None,
+        )
+        if response.status_code in (429, 503, 502, 504):
+            outcome.retry_after = retry_after_seconds(response.headers.get("retry-after"), utcnow())
+        if not outcome.succeeded:
+            outcome.error = f"HTTP {response.status_code}"
+        return outcome
+
+    def _next_attempt(
+        self, attempts: int, retry_after: float | None, now: datetime
+    ) -> datetime | None:
+        schedule = self.settings.webhook_retry_schedule
+        if attempts >= len(schedule):
+            return None
+        delay = schedule[attempts] * random.uniform(0.8, 1.2)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return now + timedelta(seconds=delay)
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        d, s, a = self.tables.deliveries, self.tables.subscriptions, self.tables.attempts
+        now = utcnow()
+        delivery_updates, attempt_rows = [], []
+        succeeded_subs, failed_subs, gone_subs = set(), set(), set()
+        for outcome in outcomes:
+            item = outcome.claimed
+            attempts = item.attempts + 1
+            attempt_rows.append(
+                {
+                    "delivery_seq": item.seq,
+                    "attempt": attempts,
+                    "outcome": "succeeded" if outcome.succeeded else "failed",
+                    "started_at": outcome.started_at,
+                    "duration_ms": round(outcome.duration_ms, 2),
+                    "status_code": outcome.status_code,
+                    "error": outcome.error,
+                    "response_excerpt": outcome.excerpt,
+                }
+            )
+            values: dict[str, Any] = {
+                "seq": item.seq,
+                "attempts": attempts,
+                "last_status_code": outcome.status_code,
+                "last_error": outcome.error,
+                "lease_until": None,
+            }
+            if outcome.succeeded:
+                values.update(status="succeeded", completed_at=now)
+                succeeded_subs.add(item.subscription_id)
+                self.metrics.webhook_latency.labels(self.component).observe(
+                    (now - item.created_at).total_seconds()
+                )
+            elif outcome.status_code == 410:
+                values.update(
+                    status="dead",
+                    completed_at=now,
+                    last_error="410 Gone: the subscription was disabled",
+                )
+                gone_subs.add(item.subscription_id)
+            else:
+                failed_subs.add(item.subscription_id)
+                next_at = self._next_attempt(attempts, outcome.retry_after, now)
+                if next_at is None:
+                    values.update(status="dead", completed_at=now)
+                else:
+                    values.update(status="pending", next_attempt_at=next_at)
+            delivery_updates.append(values)
+            self.metrics.webhook_attempts.labels(
+                self.component, "succeeded" if outcome.succeeded else "failed"
+            ).inc()
+        async with self.db.session() as session:
+            await session.execute(update(d), delivery_updates)
+            await session.execute(insert(a), attempt_rows)
+            if succeeded_subs:
+                await session.execute(
+                    update(s).where(s.id.in_(succeeded_subs)).values(failing_since=None)
+                )
+            still_failing = failed_subs - succeeded_subs
+            if still_failing:
+                await session.execute(
+                    update(s)
+                    .where(s.id.in_(still_failing), s.failing_since.is_(None))
+                    .values(failing_since=now)
+                )
+                cutoff = now - timedelta(seconds=self.settings.webhook_disable_after_seconds)
+                expired = (
+                    await session.scalars(
+                        select(s.id).where(
+                            s.id.in_(still_failing), s.failing_since < cutoff, s.status == "active"
+                        )
+                    )
+                ).all()
+                for sub_id in expired:
+                    await self._disable(session, sub_id, "failing for too long")
+            for sub_id in gone_subs:
+                await self._disable(session, sub_id, "the endpoint answered 410 Gone")
+            await session.commit()
+
+    async def _disable(self, session: Any, subscription_id: Any, reason: str) -> None:
+        s = self.tables.subscriptions
+        subscription = await session.get(s, subscription_id)
+        if subscription is None or subscription.status != "active":
+            return
+        subscription.status = "disabled"
+        subscription.disabled_reason = reason
+        log.warning(
+            "subscription_disabled",
+            component=self.component,
+            subscription=str(subscription_id),
+            reason=reason,
+        )
+        await session.flush()
+        await emit(
+            session,
+            "webhook_subscription.disabled",
+            aggregate=f"webhook_subscription:{subscription_id}",
+            jurisdiction_code=subscription.jurisdiction_code,
+            data={
+                "subscription_id": str(subscription_id),
+                "name": subscription.name,
+                "url": subscription.url,
+                "reason": reason,
+            },
+        )
+
+    async def _update_gauges(self) -> None:
+        if time.monotonic() - self._gauges_at < 5:
+            return
+        self._gauges_at = time.monotonic()
+        d = self.tables.deliveries
+        async with self.db.session(read_only=True) as session:
+            counts = dict(
+                (
+                    await session.execute(
+                        select(d.status, func.count())
+                        .where(d.status.in_(("pending", "dead")))
+                        .group_by(d.status)
+                    )
+                ).all()
+            )
+        for status in ("pending", "dead"):
+            self.metrics.webhook_deliveries.labels(self.component, status).set(
+                counts.get(status, 0)
+            )
