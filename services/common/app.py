@@ -121,6 +121,7 @@ def build_service_app(
             http=http,
             settings=settings,
             metrics=app.state.metrics,
+            sibling_subscribers=definition.sibling_subscribers,
         )
         info = {
             AUDIT_MODEL: definition.tables.audit,

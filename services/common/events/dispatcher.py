@@ -92,6 +92,13 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
         return None
 
 
+async def _close_quietly(connection: asyncpg.Connection) -> None:
+    try:
+        await asyncio.wait_for(connection.close(), 2)
+    except (Exception, asyncio.CancelledError):
+        connection.terminate()
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -197,7 +204,7 @@ class Dispatcher:
                 backoff = min(backoff * 2, 30)
             finally:
                 if connection is not None:
-                    connection.terminate()  # immediate; a graceful close could hang here
+                    await _close_quietly(connection)
 
     # --- one round ------------------------------------------------------------------------
 

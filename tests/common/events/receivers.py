@@ -49,6 +49,8 @@ class Portal:
     statuses: list[int] = field(default_factory=list)  # planned answers, then 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Or decide per event: a function of the parsed event returning the status to answer.
+    decide: Callable[[dict[str, Any]], int] | None = None
     received: list[dict[str, Any]] = field(default_factory=list)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -58,9 +60,13 @@ class Portal:
         request_headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         if self.delay:
             await asyncio.sleep(self.delay)
-        status = self.statuses.pop(0) if self.statuses else 200
+        event = json.loads(body)
+        if self.decide is not None:
+            status = self.decide(event)
+        else:
+            status = self.statuses.pop(0) if self.statuses else 200
         self.received.append(
-            {"headers": request_headers, "body": body, "event": json.loads(body), "status": status}
+            {"headers": request_headers, "body": body, "event": event, "status": status}
         )
         await _respond(
             send,

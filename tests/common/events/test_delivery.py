@@ -1,0 +1,177 @@
+"""Delivery between real services: no event lost, no effect twice, whatever fails when."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import func, select
+
+from services.disclosure.models import COMMON as DISCLOSURE
+from services.feedback.models import COMMON as FEEDBACK
+from services.feedback.models import PublishedItem
+from tests import factories
+from tests.common.events.receivers import FlakyProxy, eventually
+from tests.harness import Stack, auth, base_url
+
+
+async def count(stack: Stack, component: str, model: Any, *where: Any) -> int:
+    async with stack.apps[component].state.db.session(read_only=True) as session:
+        return await session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+async def deliveries(stack: Stack, *where: Any) -> list[Any]:
+    d = DISCLOSURE.deliveries
+    async with stack.apps["disclosure"].state.db.session(read_only=True) as session:
+        return list((await session.scalars(select(d).where(*where).order_by(d.seq))).all())
+
+
+async def published_items(stack: Stack) -> int:
+    return await count(stack, "feedback", PublishedItem)
+
+
+class TestSiblingDelivery:
+    async def test_a_published_item_reaches_feedback_and_citizens_can_comment_on_it(
+        self, stack: Stack
+    ) -> None:
+        publication = await factories.create_publication(stack.client("disclosure"), publish=True)
+        await eventually(lambda: published_items(stack))
+        feedback = await stack.client("feedback").post(
+            "/v1/citizen-feedback",
+            json={
+                "jurisdiction_code": "231100",
+                "publication_id": publication["id"],
+                "text": "结果公开得很及时",
+            },
+        )
+        assert feedback.status_code == 201
+
+        await stack.client("disclosure").post(
+            f"/v1/publications/{publication['id']}/retract", json={"reason": "更正"}, headers=auth()
+        )
+
+        async def retracted() -> bool:
+            late = await stack.client("feedback").post(
+                "/v1/citizen-feedback",
+                json={
+                    "jurisdiction_code": "231100",
+                    "publication_id": publication["id"],
+                    "text": "还能评论吗",
+                },
+            )
+            return late.status_code == 422 and late.json()["code"] == "unknown-publication"
+
+        await eventually(retracted)
+
+    async def test_the_events_carry_the_request_id_that_caused_them(self, stack: Stack) -> None:
+        draft = await factories.create_publication(stack.client("disclosure"))
+        await stack.client("disclosure").post(
+            f"/v1/publications/{draft['id']}/publish",
+            headers={**auth(), "x-request-id": "publish-trace-7"},
+        )
+        await eventually(lambda: published_items(stack))
+        async with stack.apps["disclosure"].state.db.session(read_only=True) as session:
+            request_ids = (await session.scalars(select(DISCLOSURE.outbox.request_id))).all()
+        assert request_ids == ["publish-trace-7"]
+
+
+class TestFaults:
+    async def test_failing_receiver_then_success_gives_exactly_one_effect(
+        self, stack: Stack
+    ) -> None:
+        proxy = FlakyProxy(stack.apps["feedback"], failures=3)
+        stack.router.mount(base_url("feedback"), proxy)
+        await factories.create_publication(stack.client("disclosure"), publish=True)
+
+        async def succeeded() -> list[Any]:
+            return await deliveries(stack, DISCLOSURE.deliveries.status == "succeeded")
+
+        [delivery] = await eventually(succeeded)
+        assert delivery.attempts == 4
+        assert proxy.calls == 4
+        assert await published_items(stack) == 1
+        assert await count(stack, "feedback", FEEDBACK.inbox) == 1
+
+    async def test_a_lost_answer_causes_a_redelivery_but_one_effect(self, stack: Stack) -> None:
+        proxy = FlakyProxy(stack.apps["feedback"], lose_answers=1)
+        stack.router.mount(base_url("feedback"), proxy)
+        await factories.create_publication(stack.client("disclosure"), publish=True)
+
+        async def succeeded() -> list[Any]:
+            return await deliveries(stack, DISCLOSURE.deliveries.status == "succeeded")
+
+        [delivery] = await eventually(succeeded)
+        assert delivery.attempts == 2 and proxy.calls == 2
+        assert await published_items(stack) == 1
+        assert await count(stack, "feedback", FEEDBACK.inbox) == 1
+
+    async def test_a_receiver_down_for_the_whole_schedule_goes_dead_then_replays(
+        self, stack: Stack
+    ) -> None:
+        stack.router.unmount(base_url("feedback"))
+        await factories.create_publication(stack.client("disclosure"), publish=True)
+
+        async def dead() -> list[Any]:
+            return await deliveries(stack, DISCLOSURE.deliveries.status == "dead")
+
+        [delivery] = await eventually(dead)
+        assert delivery.attempts == 4  # the whole compressed schedule
+        assert "ConnectError" in delivery.last_error
+        listed = await stack.client("disclosure").get(
+            "/v1/webhooks/deliveries", params={"status": "dead"}, headers=auth()
+        )
+        assert [d["seq"] for d in listed.json()["items"]] == [delivery.seq]
+        detail = await stack.client("disclosure").get(
+            f"/v1/webhooks/deliveries/{delivery.seq}", headers=auth()
+        )
+        assert [a["outcome"] for a in detail.json()["attempt_log"]] == ["failed"] * 4
+
+        stack.router.mount(base_url("feedback"), stack.apps["feedback"])
+        replay = await stack.client("disclosure").post(
+            f"/v1/webhooks/deliveries/{delivery.seq}/replay", headers=auth()
+        )
+        assert replay.json() == {"replayed": 1}
+        await eventually(lambda: published_items(stack))
+        [after] = await deliveries(stack)
+        assert after.status == "succeeded"
+        assert await count(stack, "feedback", FEEDBACK.inbox) == 1
+
+    async def test_a_dispatcher_cancelled_mid_batch_loses_nothing(self, stack: Stack) -> None:
+        dispatcher = stack.apps["disclosure"].state.dispatcher
+        await dispatcher.stop()
+        publications = [
+            await factories.create_publication(
+                stack.client("disclosure"), title=f"第{i}份", publish=True
+            )
+            for i in range(6)
+        ]
+        slow = FlakyProxy(stack.apps["feedback"])
+        stack.router.mount(base_url("feedback"), slow)
+        # Cancel the round while its requests are on the wire.
+        round_ = asyncio.create_task(dispatcher.run_once())
+
+        async def on_the_wire() -> bool:
+            return slow.calls > 0 or round_.done()
+
+        await eventually(on_the_wire)
+        round_.cancel()
+        await asyncio.gather(round_, return_exceptions=True)
+
+        dispatcher.start()  # a restarted dispatcher reclaims the leased rows when they expire
+
+        async def all_delivered() -> bool:
+            rows = await deliveries(stack)
+            return len(rows) == 6 and all(r.status == "succeeded" for r in rows)
+
+        await eventually(all_delivered, within=15)
+        assert await published_items(stack) == len(publications)
+        assert await count(stack, "feedback", FEEDBACK.inbox) == 6
+
+
+class TestMetrics:
+    async def test_attempts_and_latency_are_exported(self, stack: Stack) -> None:
+        await factories.create_publication(stack.client("disclosure"), publish=True)
+        await eventually(lambda: published_items(stack))
+        text = (await stack.client("disclosure").get("/metrics")).text
+        assert 'govperf_webhook_attempts_total{component="disclosure",outcome="succeeded"}' in text
+        assert "govperf_webhook_delivery_latency_seconds_bucket" in text

@@ -1,0 +1,318 @@
+"""Third-party subscriptions: registration, signed delivery, rotation, health, retries."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from standardwebhooks import Webhook
+
+from services.common.db import utcnow
+from services.common.events.dispatcher import Dispatcher
+from services.common.events.outbox import emit
+from services.disclosure.models import COMMON as DISCLOSURE
+from tests import factories
+from tests.common.events.receivers import Portal, eventually
+from tests.harness import HARBIN, HEIHE, Stack, auth
+
+PORTAL = "https://portal.test"
+
+
+async def subscribe(
+    stack: Stack,
+    portal: Portal,
+    *,
+    event_types: list[str] | None = None,
+    jurisdiction: str = HEIHE,
+    role: str = "admin",
+    service: str = "disclosure",
+) -> dict[str, Any]:
+    stack.router.mount(PORTAL, portal)
+    response = await stack.client(service).post(
+        "/v1/webhooks/subscriptions",
+        json={
+            "jurisdiction_code": jurisdiction,
+            "url": f"{PORTAL}/hooks",
+            "event_types": event_types or ["*.published"],
+            "description": "city portal",
+        },
+        headers=auth(role, jurisdictions=(jurisdiction,), subject="portal-owner"),
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+class TestRegistration:
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://127.0.0.1/hooks",
+            "http://10.1.2.3/hooks",
+            "http://[::1]/hooks",
+            "http://169.254.169.254/latest/meta-data",
+            "http://localhost:8080/hooks",
+            "ftp://portal.example/hooks",
+            "https://user:pass@portal.test/hooks",
+            "not a url",
+        ],
+    )
+    async def test_unsafe_urls_are_refused(self, stack: Stack, url: str) -> None:
+        response = await stack.client("disclosure").post(
+            "/v1/webhooks/subscriptions",
+            json={"jurisdiction_code": HEIHE, "url": url, "event_types": ["*"]},
+            headers=auth(),
+        )
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["code"] == "invalid-webhook-url"
+
+    async def test_the_secret_is_shown_once(self, stack: Stack) -> None:
+        created = await subscribe(stack, Portal())
+        assert created["secret"].startswith("whsec_")
+        fetched = await stack.client("disclosure").get(
+            f"/v1/webhooks/subscriptions/{created['id']}", headers=auth()
+        )
+        listed = await stack.client("disclosure").get("/v1/webhooks/subscriptions", headers=auth())
+        assert "secret" not in fetched.json()
+        assert created["secret"] not in listed.text
+
+    async def test_only_admins_and_portals_manage_subscriptions(self, stack: Stack) -> None:
+        for role in ("department", "evaluator", "citizen_app"):
+            response = await stack.client("disclosure").get(
+                "/v1/webhooks/subscriptions", headers=auth(role)
+            )
+            assert response.status_code == 403
+
+    async def test_other_jurisdictions_and_other_portals_do_not_see_it(self, stack: Stack) -> None:
+        created = await subscribe(stack, Portal(), role="portal")
+        path = f"/v1/webhooks/subscriptions/{created['id']}"
+        assert (
+            await stack.client("disclosure").get(path, headers=auth(jurisdictions=(HARBIN,)))
+        ).status_code == 404
+        assert (
+            await stack.client("disclosure").get(
+                path, headers=auth("portal", subject="another-portal")
+            )
+        ).status_code == 404
+        assert (
+            await stack.client("disclosure").get(
+                path, headers=auth("portal", subject="portal-owner")
+            )
+        ).status_code == 200
+        assert (
+            await stack.client("disclosure").patch(
+                path, json={"description": "x"}, headers=auth(jurisdictions=(HARBIN,))
+            )
+        ).status_code == 404
+
+    async def test_sibling_subscriptions_come_from_settings(self, stack: Stack) -> None:
+        listed = await stack.client("disclosure").get("/v1/webhooks/subscriptions", headers=auth())
+        [sibling] = [s for s in listed.json()["items"] if s["kind"] == "sibling"]
+        assert sibling["name"] == "feedback"
+        assert sibling["url"] == "http://feedback.test/v1/webhooks/inbox"
+        response = await stack.client("disclosure").delete(
+            f"/v1/webhooks/subscriptions/{sibling['id']}", headers=auth()
+        )
+        assert response.status_code == 409
+        assert response.json()["code"] == "sibling-subscription"
+
+
+class TestDeliveryToPortal:
+    async def test_published_events_arrive_signed_with_the_secret_shown_once(
+        self, stack: Stack
+    ) -> None:
+        portal = Portal()
+        created = await subscribe(stack, portal)
+        cycle = await factories.create_cycle(stack.client("evaluation"))
+        await stack.client("evaluation").patch(
+            f"/v1/cycles/{cycle['id']}", json={"status": "open"}, headers=auth()
+        )
+        await factories.create_publication(
+            stack.client("disclosure"), jurisdiction=HARBIN, publish=True
+        )
+        mine = await factories.create_publication(stack.client("disclosure"), publish=True)
+        await eventually(lambda: asyncio.sleep(0, portal.accepted()))
+        [delivery] = portal.received
+        event = Webhook(created["secret"]).verify(delivery["body"], delivery["headers"])
+        assert event["type"] == "publication.published"
+        assert event["data"]["publication_id"] == mine["id"]
+        assert event["data"]["version"] == 1
+        assert delivery["headers"]["webhook-id"].startswith("msg_")
+
+    async def test_a_test_ping_reaches_only_that_subscription(self, stack: Stack) -> None:
+        portal = Portal()
+        created = await subscribe(stack, portal, event_types=["results.*"])
+        ping = await stack.client("disclosure").post(
+            f"/v1/webhooks/subscriptions/{created['id']}/test", headers=auth()
+        )
+        assert ping.status_code == 202
+        await eventually(lambda: asyncio.sleep(0, portal.accepted()))
+        assert portal.received[0]["event"]["type"] == "webhook.test"
+
+    async def test_rotation_signs_with_both_secrets_during_the_grace_period(
+        self, stack: Stack
+    ) -> None:
+        portal = Portal()
+        created = await subscribe(stack, portal)
+        rotated = await stack.client("disclosure").post(
+            f"/v1/webhooks/subscriptions/{created['id']}/rotate-secret", headers=auth()
+        )
+        assert rotated.json()["previous_valid_until"]
+        await factories.create_publication(stack.client("disclosure"), publish=True)
+        await eventually(lambda: asyncio.sleep(0, portal.accepted()))
+        delivery = portal.received[0]
+        for secret in (created["secret"], rotated.json()["secret"]):
+            Webhook(secret).verify(delivery["body"], delivery["headers"])
+
+
+class TestRetries:
+    async def test_retry_after_is_honoured(self, stack: Stack) -> None:
+        portal = Portal(statuses=[429], headers={"retry-after": "30"})
+        await subscribe(stack, portal)
+        await factories.create_publication(stack.client("disclosure"), publish=True)
+        await eventually(lambda: asyncio.sleep(0, portal.received))
+        d = DISCLOSURE.deliveries
+
+        async def rescheduled() -> Any:
+            async with stack.apps["disclosure"].state.db.session() as session:
+                return await session.scalar(
+                    select(d).where(d.status == "pending", d.last_status_code == 429)
+                )
+
+        delivery = await eventually(rescheduled)
+        assert delivery.next_attempt_at > utcnow() + timedelta(seconds=25)
+
+    async def test_redirects_are_failures_and_gone_disables_the_subscription(
+        self, stack: Stack
+    ) -> None:
+        portal = Portal(statuses=[302, 410])
+        created = await subscribe(stack, portal)
+        await factories.create_publication(stack.client("disclosure"), publish=True)
+
+        async def disabled() -> bool:
+            response = await stack.client("disclosure").get(
+                f"/v1/webhooks/subscriptions/{created['id']}", headers=auth()
+            )
+            return response.json()["status"] == "disabled"
+
+        await eventually(disabled)
+        assert [r["status"] for r in portal.received] == [302, 410]
+        health = await stack.client("disclosure").get(
+            f"/v1/webhooks/subscriptions/{created['id']}/health", headers=auth()
+        )
+        assert health.json()["consecutive_failures"] == 2
+        assert health.json()["dead"] == 1
+        async with stack.apps["disclosure"].state.db.session() as session:
+            types = (await session.scalars(select(DISCLOSURE.outbox.type))).all()
+        assert "webhook_subscription.disabled" in types
+
+        # Re-enabled and replayed, the dead delivery goes through.
+        await stack.client("disclosure").patch(
+            f"/v1/webhooks/subscriptions/{created['id']}", json={"status": "active"}, headers=auth()
+        )
+        replay = await stack.client("disclosure").post(
+            f"/v1/webhooks/subscriptions/{created['id']}/replay", headers=auth()
+        )
+        assert replay.json() == {"replayed": 1}
+        await eventually(lambda: asyncio.sleep(0, portal.accepted()))
+        health = await stack.client("disclosure").get(
+            f"/v1/webhooks/subscriptions/{created['id']}/health", headers=auth()
+        )
+        assert health.json()["consecutive_failures"] == 0
+        assert health.json()["success_rate_24h"] == pytest.approx(1 / 3)
+
+
+class TestOrdering:
+    async def test_one_aggregate_in_order_while_others_are_not_held_up(self, stack: Stack) -> None:
+        # The first event of aggregate A fails twice; B's events must not wait for it,
+        # and A's second event must not overtake its first.
+        failures = {("A", 1): 2}
+
+        def decide(event: dict[str, Any]) -> int:
+            key = (event["data"]["aggregate"], event["data"]["n"])
+            if failures.get(key, 0) > 0:
+                failures[key] -= 1
+                return 500
+            return 200
+
+        portal = Portal(decide=decide)
+        created = await subscribe(stack, portal, event_types=["test.*"])
+        dispatcher = stack.apps["disclosure"].state.dispatcher
+        await dispatcher.stop()
+        async with stack.apps["disclosure"].state.db.session() as session:
+            for aggregate, n in [("A", 1), ("A", 2), ("B", 1), ("B", 2)]:
+                await emit(
+                    session,
+                    "test.happened",
+                    aggregate=aggregate,
+                    jurisdiction_code=HEIHE,
+                    data={"aggregate": aggregate, "n": n},
+                )
+            await session.commit()
+        dispatcher.start()
+        await eventually(lambda: asyncio.sleep(0, len(portal.accepted()) == 4))
+        received = [
+            (r["event"]["data"]["aggregate"], r["event"]["data"]["n"], r["status"])
+            for r in portal.received
+        ]
+        assert [x for x in received if x[0] == "A"] == [
+            ("A", 1, 500),
+            ("A", 1, 500),
+            ("A", 1, 200),
+            ("A", 2, 200),
+        ]
+        assert received.index(("B", 2, 200)) < received.index(("A", 1, 200))
+        assert created["id"]
+
+
+class TestSharedOutbox:
+    async def test_two_dispatchers_send_each_event_once_and_in_order(self, stack: Stack) -> None:
+        portal = Portal()
+        await subscribe(stack, portal, event_types=["test.*"])
+        app = stack.apps["disclosure"]
+        await app.state.dispatcher.stop()
+        events = 300
+        async with app.state.db.session() as session:
+            for i in range(events):
+                await emit(
+                    session,
+                    "test.happened",
+                    aggregate=f"agg-{i % 10}",
+                    jurisdiction_code=HEIHE,
+                    data={"aggregate": i % 10, "n": i},
+                )
+            await session.commit()
+        dispatchers = [
+            Dispatcher(
+                component="disclosure",
+                db=app.state.db,
+                tables=app.state.tables,
+                http=app.state.http,
+                settings=app.state.settings,
+                metrics=app.state.metrics,
+            )
+            for _ in range(2)
+        ]
+        rounds = [0, 0]
+
+        async def work(index: int) -> None:
+            while len(portal.received) < events:
+                if await dispatchers[index].run_once():
+                    rounds[index] += 1
+                else:
+                    await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(asyncio.gather(work(0), work(1)), 60)
+        ids = [r["headers"]["webhook-id"] for r in portal.received]
+        assert len(ids) == len(set(ids)) == events
+        for aggregate in range(10):
+            sequence = [
+                r["event"]["data"]["n"]
+                for r in portal.received
+                if r["event"]["data"]["aggregate"] == aggregate
+            ]
+            assert sequence == sorted(sequence)
+        assert all(rounds), rounds  # both took part
