@@ -1,4 +1,4 @@
-"""`govperf up | serve | migrate | token | seed-demo | export-schema`."""
+"""`govperf up | serve | dispatch | migrate | token | seed-demo | export-schema`."""
 
 from __future__ import annotations
 
@@ -64,6 +64,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         server_header=False,
     )
+    return 0
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    """Only the webhook dispatcher of one service: for replicas that serve no HTTP."""
+    import asyncio
+
+    from services.common.app import lifespan_of
+
+    settings = settings_class(args.component)(dispatcher_enabled=True)
+    app = create_app(args.component, settings)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with lifespan_of(app):
+            _say(f"{args.component}: dispatching webhooks; Ctrl-C stops")
+            await stop.wait()
+
+    asyncio.run(run())
     return 0
 
 
@@ -265,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(handler=cmd_serve)
+
+    dispatch = commands.add_parser("dispatch", help="run only the webhook dispatcher of a "
+                                                    "service (no HTTP)")
+    dispatch.add_argument("component", choices=SERVICES)
+    dispatch.set_defaults(handler=cmd_dispatch)
 
     migrate = commands.add_parser("migrate", help="bring databases to the latest schema")
     migrate.add_argument(
