@@ -16,7 +16,7 @@ from services.common.events.outbox import emit
 from services.disclosure.models import COMMON as DISCLOSURE
 from tests import factories
 from tests.common.events.receivers import Portal, eventually
-from tests.harness import HARBIN, HEIHE, Stack, auth
+from tests.harness import HARBIN, HEIHE, Stack, auth, running_stack
 
 PORTAL = "https://portal.test"
 
@@ -316,3 +316,34 @@ class TestSharedOutbox:
             ]
             assert sequence == sorted(sequence)
         assert all(rounds), rounds  # both took part
+
+
+class TestLongFailure:
+    async def test_a_subscription_failing_too_long_is_disabled_and_says_so(
+        self, database_urls: dict[str, str], backend: str
+    ) -> None:
+        async with running_stack(
+            backend,
+            database_urls,
+            webhook_disable_after_seconds=0.2,
+            webhook_retry_schedule=[0, 0.3, 0.3, 0.3],
+        ) as stack:
+            portal = Portal(decide=lambda _event: 500)
+            created = await subscribe(stack, portal)
+            await factories.create_publication(stack.client("disclosure"), publish=True)
+
+            async def disabled() -> dict[str, Any] | None:
+                response = await stack.client("disclosure").get(
+                    f"/v1/webhooks/subscriptions/{created['id']}", headers=auth()
+                )
+                return response.json() if response.json()["status"] == "disabled" else None
+
+            subscription = await eventually(disabled)
+            assert subscription["disabled_reason"] == "failing for too long"
+            async with stack.apps["disclosure"].state.db.session() as session:
+                body = await session.scalar(
+                    select(DISCLOSURE.outbox.body).where(
+                        DISCLOSURE.outbox.type == "webhook_subscription.disabled"
+                    )
+                )
+            assert created["id"] in body
