@@ -100,16 +100,14 @@ class ComponentSettings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{data_dir() / f'{self.component}.db'}"
         if not self.port:
             self.port = DEFAULT_PORTS.get(self.component, 8000)
-        if (
-            self.env == "production"
-            and self.jwt_jwks_url is None
-            and (
-                self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
-                or len(self.jwt_secret.get_secret_value()) < 32
-            )
+        # The secret also seeds the webhook secrets between the services, so production
+        # needs a real one even when tokens are verified through a JWKS URL.
+        if self.env == "production" and (
+            self.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
+            or len(self.jwt_secret.get_secret_value()) < 32
         ):
             raise ValueError(
                 "env=production refuses the development JWT secret: set GOVPERF_JWT_SECRET "
-                "(at least 32 characters) or GOVPERF_JWT_JWKS_URL"
+                "to a random string of at least 32 characters"
             )
         return self

@@ -22,7 +22,7 @@ router = APIRouter(
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.CitizenFeedback,
     dependencies=[Idempotent],
-    responses=responses(Conflict),
+    responses=responses(Conflict, feedback_service.UnknownPublication),
 )
 async def submit_feedback(
     session: SessionDep, principal: OptionalPrincipal, body: schemas.CitizenFeedbackCreate

@@ -19,12 +19,13 @@ class TestProductionGuard:
         with pytest.raises(ValidationError):
             IndicatorSettings(env="production", jwt_secret="short")
 
-    def test_production_accepts_a_real_secret_or_a_jwks_url(self) -> None:
+    def test_production_accepts_a_real_secret(self) -> None:
         assert IndicatorSettings(env="production", jwt_secret="x" * 40).env == "production"
-        assert (
-            IndicatorSettings(env="production", jwt_jwks_url="https://idp.example/jwks").env
-            == "production"
-        )
+
+    def test_a_jwks_url_does_not_excuse_the_development_secret(self) -> None:
+        # The secret also seeds the webhook secrets between the services.
+        with pytest.raises(ValidationError):
+            IndicatorSettings(env="production", jwt_jwks_url="https://idp.example/jwks")
 
     def test_development_uses_the_development_secret(self) -> None:
         assert IndicatorSettings().jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
@@ -40,7 +41,13 @@ def envelope(event_type: str, data: dict[str, Any], *, version: int) -> str:
         "timestamp": utcnow().isoformat().replace("+00:00", "Z"),
         "data": {**data, "version": version},
     }
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json_value)
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
 
 
 async def emit(

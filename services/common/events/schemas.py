@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.jurisdictions import DIVISION_CODE_PATTERN
 
-EVENT_PATTERN = r"^(\*|[a-z_]+(\.[a-z_*]+)*(\.\*)?|\*\.[a-z_]+)$"
+EVENT_PATTERN = r"^(\*|[a-z_]+(\.[a-z_*]+)*|\*\.[a-z_]+)$"
+EventPattern = Annotated[str, Field(pattern=EVENT_PATTERN, max_length=100)]
 
 
 class SubscriptionCreate(BaseModel):
@@ -16,7 +17,7 @@ class SubscriptionCreate(BaseModel):
 
     jurisdiction_code: str = Field(pattern=DIVISION_CODE_PATTERN, examples=["231100"])
     url: str = Field(min_length=1, max_length=2000, examples=["https://portal.example/hooks"])
-    event_types: list[str] = Field(
+    event_types: list[EventPattern] = Field(
         min_length=1,
         max_length=50,
         examples=[["publication.*", "results.finalized"]],
@@ -30,7 +31,7 @@ class SubscriptionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str | None = Field(default=None, min_length=1, max_length=2000)
-    event_types: list[str] | None = Field(default=None, min_length=1, max_length=50)
+    event_types: list[EventPattern] | None = Field(default=None, min_length=1, max_length=50)
     name: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     status: Literal["active", "disabled"] | None = Field(
