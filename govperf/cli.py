@@ -288,8 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.set_defaults(handler=cmd_serve)
 
-    dispatch = commands.add_parser("dispatch", help="run only the webhook dispatcher of a "
-                                                    "service (no HTTP)")
+    dispatch = commands.add_parser(
+        "dispatch", help="run only the webhook dispatcher of a service (no HTTP)"
+    )
     dispatch.add_argument("component", choices=SERVICES)
     dispatch.set_defaults(handler=cmd_dispatch)
 
