@@ -34,6 +34,7 @@ format: $(STAMP)
 ## bench: benchmarks against real processes, with the machine and baselines printed
 bench: $(STAMP)
 	$(BIN)/python bench/http_baseline.py
+	$(BIN)/python bench/events.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

@@ -13,56 +13,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import itertools
 import json
-import os
-import platform
 import random
-import secrets
-import signal
-import socket
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from pathlib import Path
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-import asyncpg
 import httpx
+from _common import cancel_on_sigterm, machine, postgres_database, postgres_version, service
 from httpx_aiohttp import HttpxAiohttpClient
 
 from services.common.auth import mint_token
 from services.common.settings import DEVELOPMENT_JWT_SECRET
 
-ROOT = Path(__file__).resolve().parent.parent
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 WARMUP_SECONDS = 1.0
-READY_TIMEOUT = 60.0
-STOP_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 10.0
 NIL = ["00000000-0000-0000-0000-000000000000"]
 
 Request = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
-
-
-def machine(pg_version: str | None) -> list[str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    cpu = next((ln.split(":", 1)[1].strip() for ln in cpuinfo if ln.startswith("model name")), "?")
-    meminfo = Path("/proc/meminfo").read_text().splitlines()
-    mem_kb = int(next(ln.split()[1] for ln in meminfo if ln.startswith("MemTotal:")))
-    lines = [
-        f"cpu        {cpu}",
-        f"cores      {os.cpu_count()}",
-        f"memory     {mem_kb / 1024 / 1024:.1f} GiB",
-        f"python     {platform.python_implementation()} {platform.python_version()}",
-    ]
-    if pg_version:
-        lines.append(f"postgresql {pg_version}")
-    return [*lines, f"date       {datetime.now(UTC).isoformat(timespec='seconds')}"]
 
 
 @asynccontextmanager
@@ -72,71 +44,19 @@ async def fresh_database(backend: str) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory(prefix="govperf-bench-") as tmp:
             yield f"sqlite+aiosqlite:///{tmp}/indicator.db"
         return
-    name = f"govperf_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with postgres_database() as url:
+        yield url
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def die_with_parent() -> None:
-    """In the child: SIGTERM if this benchmark dies without cleaning up (PR_SET_PDEATHSIG)."""
-    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
-
-
-@asynccontextmanager
-async def indicator_service(database_url: str, client: httpx.AsyncClient) -> AsyncIterator[str]:
+def indicator_service(
+    database_url: str, client: httpx.AsyncClient
+) -> AbstractAsyncContextManager[str]:
     """Start `govperf serve indicator`, wait for /readyz, SIGTERM it at the end (kill on error)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVPERF_")}
-    env |= {
+    settings = {
         "GOVPERF_INDICATOR_DATABASE_URL": database_url,
         "GOVPERF_INDICATOR_LOG_LEVEL": "WARNING",
     }
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "govperf", "serve", "indicator", "--port", str(port)),
-        cwd=ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        preexec_fn=die_with_parent,
-    )
-    url = f"http://127.0.0.1:{port}"
-    clean = False
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if process.returncode is not None:
-                raise RuntimeError(f"indicator exited with {process.returncode} during start-up")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"indicator not ready after {READY_TIMEOUT:.0f}s")
-            try:
-                if (await client.get(f"{url}/readyz", timeout=2.0)).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-        yield url
-        clean = True
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM if clean else signal.SIGKILL)
-            try:
-                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        # uvicorn re-raises the SIGTERM it caught once shut down, so -SIGTERM is a clean exit.
-        if clean and process.returncode not in (0, -signal.SIGTERM):
-            print(f"!! indicator exited with {process.returncode} after SIGTERM")
+    return service("indicator", settings, client)
 
 
 async def measure(
@@ -239,15 +159,10 @@ async def main() -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # keep our lines in order with the server's
-    # SIGTERM cancels the run like Ctrl-C does, so the server and database are still removed.
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    cancel_on_sigterm()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
 
-    pg_version = None
-    if "postgresql" in backends:
-        conn = await asyncpg.connect(ADMIN_DSN)
-        pg_version = await conn.fetchval("SHOW server_version")
-        await conn.close()
+    pg_version = await postgres_version() if "postgresql" in backends else None
     print("\n".join(machine(pg_version)))
 
     summary: list[dict[str, object]] = []
