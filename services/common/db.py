@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -85,6 +87,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     then writes fails at once with "database is locked" instead of waiting its turn.
     """
     if not is_sqlite(url):
+        # A pool as large as the concurrent webhook deliveries a sibling sends, so that
+        # bursts do not open and close overflow connections.
+        if "poolclass" not in kwargs:
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 20)
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
     database = make_url(url).database
@@ -111,6 +118,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def upsert_insert(session: AsyncSession, model: Any) -> Any:
+    """`INSERT` of the session's dialect, which has `on_conflict_do_nothing/_update`."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(model)
+    return sqlite_insert(model)
 
 
 class Database:

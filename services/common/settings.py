@@ -72,7 +72,7 @@ class ComponentSettings(BaseSettings):
     webhook_lease_seconds: float = 60.0
     webhook_poll_seconds: float = 1.0
     webhook_batch_size: int = 200
-    webhook_concurrency: int = 64
+    webhook_concurrency: int = 16
     webhook_disable_after_seconds: float = 5 * 24 * 3600
     webhook_secret_grace_seconds: float = 24 * 3600
     webhook_allow_private_targets: bool = False

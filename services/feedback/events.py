@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.db import upsert_insert, utcnow
 from services.common.events.subscriptions import ReceivedEvent
 from services.feedback.models import PublishedItem
 
@@ -20,19 +21,25 @@ def _when(value: str | None) -> datetime | None:
 
 
 async def on_publication_changed(session: AsyncSession, event: ReceivedEvent) -> None:
+    """Insert or refresh the published item, in one statement."""
     data = event.data
-    publication_id = uuid.UUID(data["publication_id"])
-    item = await session.get(PublishedItem, publication_id)
-    if item is None:
-        item = PublishedItem(publication_id=publication_id)
-        session.add(item)
-    item.jurisdiction_code = data["jurisdiction_code"]
-    item.kind = data["kind"]
-    item.title = data["title"]
-    item.status = data["status"]
-    item.published_at = _when(data.get("published_at"))
-    item.retracted_at = _when(data.get("retracted_at"))
-    await session.flush()
+    values = {
+        "publication_id": uuid.UUID(data["publication_id"]),
+        "jurisdiction_code": data["jurisdiction_code"],
+        "kind": data["kind"],
+        "title": data["title"],
+        "status": data["status"],
+        "published_at": _when(data.get("published_at")),
+        "retracted_at": _when(data.get("retracted_at")),
+        "updated_at": utcnow(),
+    }
+    statement = upsert_insert(session, PublishedItem).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["publication_id"],
+            set_={k: statement.excluded[k] for k in values if k != "publication_id"},
+        )
+    )
 
 
 HANDLERS = {

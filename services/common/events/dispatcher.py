@@ -68,6 +68,10 @@ class Outcome:
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
 
+    @property
+    def finished_at(self) -> datetime:
+        return self.started_at + timedelta(milliseconds=self.duration_ms)
+
 
 def valid_secrets(subscription_secrets: list[dict[str, Any]], now: datetime) -> list[str]:
     """Secrets to sign with: the current one and any rotated one still in its grace period."""
@@ -175,7 +179,9 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatch_round_failed", component=self.component)
                 delivered = 0
-            if delivered or self._stopping:
+            # A full batch means more may be waiting; otherwise wait for a wake-up or the poll
+            # (events committed during the round have set the wake-up already).
+            if delivered >= self.settings.webhook_batch_size or self._stopping:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
@@ -233,8 +239,9 @@ class Dispatcher:
             earlier.seq < d.seq,
             earlier.status.in_(("pending", "delivering")),
         )
+        # A first attempt is due whatever the clocks say: its NOTIFY has woken us already.
         due = or_(
-            and_(d.status == "pending", d.next_attempt_at <= now),
+            and_(d.status == "pending", or_(d.attempts == 0, d.next_attempt_at <= now)),
             and_(d.status == "delivering", d.lease_until < now),
         )
         async with self.db.session() as session:
@@ -368,10 +375,11 @@ class Dispatcher:
                 "lease_until": None,
             }
             if outcome.succeeded:
-                values.update(status="succeeded", completed_at=now)
+                # When the receiver answered, not when the round's bookkeeping ran.
+                values.update(status="succeeded", completed_at=outcome.finished_at)
                 succeeded_subs.add(item.subscription_id)
                 self.metrics.webhook_latency.labels(self.component).observe(
-                    (now - item.created_at).total_seconds()
+                    (outcome.finished_at - item.created_at).total_seconds()
                 )
             elif outcome.status_code == 410:
                 values.update(
@@ -396,7 +404,9 @@ class Dispatcher:
             await session.execute(insert(a), attempt_rows)
             if succeeded_subs:
                 await session.execute(
-                    update(s).where(s.id.in_(succeeded_subs)).values(failing_since=None)
+                    update(s)
+                    .where(s.id.in_(succeeded_subs), s.failing_since.is_not(None))
+                    .values(failing_since=None)
                 )
             still_failing = failed_subs - succeeded_subs
             if still_failing:

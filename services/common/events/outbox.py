@@ -120,7 +120,10 @@ async def emit(
 
 
 async def _wake_after_commit(session: AsyncSession) -> None:
-    """Wake the dispatcher of this process at commit, and on PostgreSQL every replica's."""
+    """Wake the dispatcher of this process at commit, and on PostgreSQL every replica's.
+
+    Once per transaction: the flag is cleared when the transaction ends either way.
+    """
     if session.info.get(_HOOKED):
         return
     session.info[_HOOKED] = True
@@ -131,8 +134,14 @@ async def _wake_after_commit(session: AsyncSession) -> None:
             {"channel": notify_channel(session.info[COMPONENT])},
         )
     wake: Callable[[], None] | None = session.info.get(WAKE)
-    if wake is not None:
 
-        @event.listens_for(session.sync_session, "after_commit")
-        def _after_commit(_session: Any) -> None:
+    def ended(_session: Any) -> None:
+        session.info.pop(_HOOKED, None)
+
+    def committed(_session: Any) -> None:
+        ended(_session)
+        if wake is not None:
             wake()
+
+    event.listen(session.sync_session, "after_commit", committed, once=True)
+    event.listen(session.sync_session, "after_rollback", ended, once=True)

@@ -10,14 +10,12 @@ from typing import Any
 
 import structlog
 from sqlalchemy import event, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.audit import record_audit, snapshot
 from services.common.auth import Principal
-from services.common.db import Database, utcnow
+from services.common.db import Database, upsert_insert, utcnow
 from services.common.errors import Conflict, NotFound
 from services.common.events import signing
 from services.common.events.outbox import TABLES, WAKE, emit
@@ -449,10 +447,8 @@ async def replay(
 async def accept_once(session: AsyncSession, event: ReceivedEvent) -> bool:
     """Record the webhook id; False if it was already handled (a redelivery)."""
     inbox = _tables(session).inbox
-    dialect = session.get_bind().dialect.name
-    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
     result = await session.execute(
-        insert_(inbox)
+        upsert_insert(session, inbox)
         .values(webhook_id=event.webhook_id, type=event.type, received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["webhook_id"])
         .returning(inbox.webhook_id)
