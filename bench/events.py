@@ -307,9 +307,6 @@ def report(data: dict[str, Any], args: argparse.Namespace, cpu: dict[str, float]
         to_record.append(
             ms(r["completed_at"] - a["started_at"] - timedelta(milliseconds=a["duration_ms"]))
         )
-    # One dispatcher round records all its outcomes with one timestamp: group by it.
-    rounds = Counter(r["completed_at"] for r in succeeded)
-    round_sizes = sorted(rounds.values())
 
     p_sender = percentiles(sender_created)
     p_receiver = percentiles(receiver_created)
@@ -335,11 +332,6 @@ def report(data: dict[str, Any], args: argparse.Namespace, cpu: dict[str, float]
         f"({len(attempts)} attempts, {failed_attempts} failed)"
     )
     print(f"  dead                  {dead}")
-    print(
-        f"  dispatcher rounds     {len(rounds)} (deliveries per round: median "
-        f"{statistics.median(round_sizes) if round_sizes else 0:.0f}, "
-        f"max {max(round_sizes, default=0)})"
-    )
     print(latency_header())
     print(latency_row("sender:   completed_at - created_at", sender_created))
     print(latency_row("receiver: received_at - created_at", receiver_created))
@@ -348,7 +340,7 @@ def report(data: dict[str, Any], args: argparse.Namespace, cpu: dict[str, float]
     print(latency_row("  emit (created_at) to commit", emit_to_commit))
     print(latency_row("  commit to HTTP request started", to_send))
     print(latency_row("  HTTP round trip (attempt duration_ms)", http))
-    print(latency_row("  2xx to completed_at (rest of round + record)", to_record))
+    print(latency_row("  2xx to completed_at (clock check, ~0)", to_record))
     busy = cpu["machine_busy"] / cpu["machine_total"] if cpu["machine_total"] else 0
     ours = ("disclosure", "feedback", "bench", "postgresql")
     cpu["other"] = max(0.0, cpu["machine_busy"] - sum(cpu[k] for k in ours))
@@ -386,7 +378,6 @@ def report(data: dict[str, Any], args: argparse.Namespace, cpu: dict[str, float]
         "http_ms": rounded(percentiles(http)),
         "attempts_per_delivery": round(len(attempts) / max(1, len(deliveries)), 3),
         "dead": dead,
-        "rounds": len(rounds),
         "published_items": data["published"],
         "inbox": len(inbox),
         "receiver_ok": published_ok and inbox_ok,
