@@ -6,7 +6,6 @@ revealed); writing into another jurisdiction answers 403.
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any, TypeVar
 
@@ -19,7 +18,6 @@ from services.common.errors import Forbidden, NotFound
 T = TypeVar("T")
 
 # Chinese administrative division codes: 6 digits (province, city, county levels).
-DIVISION_CODE = re.compile(r"^\d{6}$")
 DIVISION_CODE_PATTERN = r"^\d{6}$"
 
 
