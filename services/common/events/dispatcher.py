@@ -31,6 +31,7 @@ from services.common.db import Database, UTCDateTime, utcnow
 from services.common.events import signing
 from services.common.events.outbox import emit, notify_channel
 from services.common.events.subscriptions import sync_siblings
+from services.common.events.targets import InvalidTarget, validate_target
 from services.common.models import CommonTables
 from services.common.observability import Metrics
 from services.common.settings import ComponentSettings
@@ -52,6 +53,7 @@ class Claimed:
     body: str
     request_id: str | None
     created_at: datetime
+    external: bool = False
 
 
 @dataclass
@@ -128,6 +130,7 @@ class Dispatcher:
         self._gauges_at = 0.0
         self._stopping = False
         self._claim_query = self._build_claim_query()
+        self._target_checks: dict[str, tuple[float, str | None]] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -274,6 +277,7 @@ class Dispatcher:
                         d.attempts,
                         s.id.label("subscription_id"),
                         s.url,
+                        s.kind,
                         s.secrets,
                         o.id.label("event_id"),
                         o.type,
@@ -300,6 +304,7 @@ class Dispatcher:
                 body=r.body,
                 request_id=r.request_id,
                 created_at=r.created_at,
+                external=r.kind == "external",
             )
             for r in rows
         ]
@@ -313,6 +318,18 @@ class Dispatcher:
             headers["x-request-id"] = item.request_id
         started_at = utcnow()
         started = time.perf_counter()
+        if item.external:
+            # Checked again at each send: a name that resolved to a public address when the
+            # subscription was saved may point inside the network now (DNS rebinding).
+            try:
+                await self._check_target(item.url)
+            except InvalidTarget as exc:
+                return Outcome(
+                    item,
+                    started_at,
+                    (time.perf_counter() - started) * 1000,
+                    error=f"refused: {exc.detail}"[:EXCERPT],
+                )
         try:
             response = await self.http.post(
                 item.url,
@@ -340,6 +357,24 @@ class Dispatcher:
         if not outcome.succeeded:
             outcome.error = f"HTTP {response.status_code}"
         return outcome
+
+    async def _check_target(self, url: str) -> None:
+        """validate_target, remembered for a minute per URL so a busy round resolves once."""
+        now = time.monotonic()
+        cached = self._target_checks.get(url)
+        if cached is None or cached[0] < now:
+            try:
+                await validate_target(
+                    url,
+                    allow_private=self.settings.webhook_allow_private_targets,
+                    allowed_hosts=self.settings.webhook_allowed_hosts,
+                )
+                cached = (now + 60, None)
+            except InvalidTarget as exc:
+                cached = (now + 60, exc.detail)
+            self._target_checks[url] = cached
+        if cached[1] is not None:
+            raise InvalidTarget(cached[1])
 
     def _next_attempt(
         self, attempts: int, retry_after: float | None, now: datetime

@@ -351,3 +351,25 @@ class TestLongFailure:
                     )
                 )
             assert created["id"] in body
+
+
+class TestRebinding:
+    async def test_a_target_that_stops_being_allowed_is_not_called(self, stack: Stack) -> None:
+        portal = Portal()
+        created = await subscribe(stack, portal)
+        # As if the portal's name now resolved into the private network: it is checked
+        # again at every send, not only when the subscription was saved.
+        stack.apps["disclosure"].state.settings.webhook_allowed_hosts = []
+        await factories.create_publication(stack.client("disclosure"), publish=True)
+
+        async def refused() -> list[dict[str, Any]]:
+            response = await stack.client("disclosure").get(
+                "/v1/webhooks/deliveries",
+                params={"subscription_id": created["id"]},
+                headers=auth(),
+            )
+            return [d for d in response.json()["items"] if d["attempts"] >= 1]
+
+        [delivery] = await eventually(refused)
+        assert delivery["last_error"].startswith("refused: The host portal.test")
+        assert portal.received == []
