@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
@@ -53,6 +53,29 @@ def record_audit(
             after=after,
             request_id=current_request_id(),
         )
+    )
+
+
+def record_change(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    row: Any,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | Literal["snapshot"] | None = "snapshot",
+) -> None:
+    """Audit a change to a jurisdiction's row. Actions are `<resource type>.<verb>`, so the
+    resource type, id and jurisdiction all come from the action and the row."""
+    record_audit(
+        session,
+        principal,
+        action=action,
+        resource_type=action.split(".", 1)[0],
+        resource_id=row.id,
+        jurisdiction_code=row.jurisdiction_code,
+        before=before,
+        after=snapshot(row) if after == "snapshot" else after,
     )
 
 

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.audit import record_audit, snapshot
+from services.common.audit import record_change, snapshot
 from services.common.auth import Principal
 from services.common.db import utcnow
 from services.common.errors import Conflict, NotFound, Unprocessable
@@ -72,15 +72,7 @@ async def create_publication(
     publication = Publication(**data.model_dump(), status="draft", version=1)
     session.add(publication)
     await session.flush()
-    record_audit(
-        session,
-        principal,
-        action="publication.created",
-        resource_type="publication",
-        resource_id=publication.id,
-        jurisdiction_code=publication.jurisdiction_code,
-        after=snapshot(publication),
-    )
+    record_change(session, principal, "publication.created", publication)
     return publication
 
 
@@ -91,21 +83,6 @@ async def _change(
         session, Publication, publication_id, principal, what="Publication"
     )
     return publication, snapshot(publication)
-
-
-def _audit(
-    session: AsyncSession, principal: Principal, action: str, publication: Publication, before: dict
-) -> None:
-    record_audit(
-        session,
-        principal,
-        action=action,
-        resource_type="publication",
-        resource_id=publication.id,
-        jurisdiction_code=publication.jurisdiction_code,
-        before=before,
-        after=snapshot(publication),
-    )
 
 
 async def update_publication(
@@ -124,7 +101,7 @@ async def update_publication(
     for field, value in changes.items():
         setattr(publication, field, value)
     await session.flush()
-    _audit(session, principal, "publication.updated", publication, before)
+    record_change(session, principal, "publication.updated", publication, before=before)
     return publication
 
 
@@ -137,7 +114,7 @@ async def publish(
     publication.status = "published"
     publication.published_at = utcnow()
     await session.flush()
-    _audit(session, principal, "publication.published", publication, before)
+    record_change(session, principal, "publication.published", publication, before=before)
     await events.publication_changed(session, publication, "publication.published")
     return publication
 
@@ -155,6 +132,6 @@ async def retract(
     publication.retracted_at = utcnow()
     publication.retraction_reason = data.reason
     await session.flush()
-    _audit(session, principal, "publication.retracted", publication, before)
+    record_change(session, principal, "publication.retracted", publication, before=before)
     await events.publication_changed(session, publication, "publication.retracted")
     return publication

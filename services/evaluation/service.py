@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.audit import record_audit, snapshot
+from services.common.audit import record_change, snapshot
 from services.common.auth import Principal
 from services.common.db import utcnow
 from services.common.errors import Conflict, Unprocessable
@@ -72,15 +72,7 @@ async def create_cycle(
     cycle = Cycle(**data.model_dump(), status="draft")
     session.add(cycle)
     await session.flush()
-    record_audit(
-        session,
-        principal,
-        action="cycle.created",
-        resource_type="cycle",
-        resource_id=cycle.id,
-        jurisdiction_code=cycle.jurisdiction_code,
-        after=snapshot(cycle),
-    )
+    record_change(session, principal, "cycle.created", cycle)
     return cycle
 
 
@@ -109,14 +101,5 @@ async def update_cycle(
     await session.flush()
     if cycle.status != before["status"]:
         await events.cycle_status_changed(session, cycle)
-    record_audit(
-        session,
-        principal,
-        action="cycle.updated",
-        resource_type="cycle",
-        resource_id=cycle.id,
-        jurisdiction_code=cycle.jurisdiction_code,
-        before=before,
-        after=snapshot(cycle),
-    )
+    record_change(session, principal, "cycle.updated", cycle, before=before)
     return cycle

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.audit import record_audit, snapshot
+from services.common.audit import record_change, snapshot
 from services.common.auth import Principal
 from services.common.db import utcnow
 from services.common.errors import Unprocessable
@@ -39,15 +39,7 @@ async def submit_feedback(
     feedback = CitizenFeedback(**data.model_dump(), status="received")
     session.add(feedback)
     await session.flush()
-    record_audit(
-        session,
-        principal,
-        action="citizen_feedback.received",
-        resource_type="citizen_feedback",
-        resource_id=feedback.id,
-        jurisdiction_code=feedback.jurisdiction_code,
-        after=snapshot(feedback),
-    )
+    record_change(session, principal, "citizen_feedback.received", feedback)
     return feedback
 
 
@@ -89,14 +81,5 @@ async def answer_feedback(
     feedback.status = "answered"
     feedback.answered_at = utcnow()
     await session.flush()
-    record_audit(
-        session,
-        principal,
-        action="citizen_feedback.answered",
-        resource_type="citizen_feedback",
-        resource_id=feedback.id,
-        jurisdiction_code=feedback.jurisdiction_code,
-        before=before,
-        after=snapshot(feedback),
-    )
+    record_change(session, principal, "citizen_feedback.answered", feedback, before=before)
     return feedback

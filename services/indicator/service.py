@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.audit import record_audit, snapshot
+from services.common.audit import record_change, snapshot
 from services.common.auth import Principal
 from services.common.errors import Conflict, Unprocessable
 from services.common.jurisdictions import ensure_writable, get_visible, get_writable, scoped
@@ -104,15 +104,7 @@ async def create_department(
     department = Department(**data.model_dump())
     session.add(department)
     await session.flush()
-    record_audit(
-        session,
-        principal,
-        action="department.created",
-        resource_type="department",
-        resource_id=department.id,
-        jurisdiction_code=department.jurisdiction_code,
-        after=snapshot(department),
-    )
+    record_change(session, principal, "department.created", department)
     return department
 
 
@@ -142,14 +134,5 @@ async def update_department(
     for field, value in changes.items():
         setattr(department, field, value)
     await session.flush()
-    record_audit(
-        session,
-        principal,
-        action="department.updated",
-        resource_type="department",
-        resource_id=department.id,
-        jurisdiction_code=department.jurisdiction_code,
-        before=before,
-        after=snapshot(department),
-    )
+    record_change(session, principal, "department.updated", department, before=before)
     return department

@@ -115,11 +115,11 @@ async def emit(
                 for target in targets
             ],
         )
-        await _wake_after_commit(session)
+        await wake_dispatchers(session)
     return event_id
 
 
-async def _wake_after_commit(session: AsyncSession) -> None:
+async def wake_dispatchers(session: AsyncSession) -> None:
     """Wake the dispatcher of this process at commit, and on PostgreSQL every replica's.
 
     Once per transaction: the flag is cleared when the transaction ends either way.

@@ -9,16 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.audit import record_audit, snapshot
+from services.common.audit import record_change, snapshot
 from services.common.auth import Principal
 from services.common.db import Database, upsert_insert, utcnow
 from services.common.errors import Conflict, NotFound
 from services.common.events import signing
-from services.common.events.outbox import TABLES, WAKE, emit
+from services.common.events.outbox import TABLES, emit, wake_dispatchers
 from services.common.events.schemas import SubscriptionCreate, SubscriptionUpdate
 from services.common.events.targets import validate_target
 from services.common.jurisdictions import ensure_writable
@@ -170,15 +170,7 @@ async def create_subscription(
     )
     session.add(row)
     await session.flush()
-    record_audit(
-        session,
-        principal,
-        action="webhook_subscription.created",
-        resource_type="webhook_subscription",
-        resource_id=row.id,
-        jurisdiction_code=data.jurisdiction_code,
-        after=_redacted(row),
-    )
+    record_change(session, principal, "webhook_subscription.created", row, after=_redacted(row))
     return row, secret
 
 
@@ -211,15 +203,8 @@ async def update_subscription(
     for key, value in changes.items():
         setattr(row, key, value)
     await session.flush()
-    record_audit(
-        session,
-        principal,
-        action="webhook_subscription.updated",
-        resource_type="webhook_subscription",
-        resource_id=row.id,
-        jurisdiction_code=row.jurisdiction_code,
-        before=before,
-        after=_redacted(row),
+    record_change(
+        session, principal, "webhook_subscription.updated", row, before=before, after=_redacted(row)
     )
     return row
 
@@ -230,14 +215,8 @@ async def delete_subscription(
     row = await _writable(session, principal, subscription_id)
     before = _redacted(row)
     await session.delete(row)
-    record_audit(
-        session,
-        principal,
-        action="webhook_subscription.deleted",
-        resource_type="webhook_subscription",
-        resource_id=subscription_id,
-        jurisdiction_code=row.jurisdiction_code,
-        before=before,
+    record_change(
+        session, principal, "webhook_subscription.deleted", row, before=before, after=None
     )
 
 
@@ -261,14 +240,7 @@ async def rotate_secret(
     secret = signing.generate_secret()
     row.secrets = [{"secret": secret, "expires_at": None}, *kept]
     await session.flush()
-    record_audit(
-        session,
-        principal,
-        action="webhook_subscription.secret_rotated",
-        resource_type="webhook_subscription",
-        resource_id=row.id,
-        jurisdiction_code=row.jurisdiction_code,
-    )
+    record_change(session, principal, "webhook_subscription.secret_rotated", row, after=None)
     return secret, grace_until if kept else None
 
 
@@ -435,9 +407,7 @@ async def replay(
     )
     replayed = result.rowcount or 0
     if replayed:
-        wake = session.info.get(WAKE)
-        if wake is not None:
-            event.listen(session.sync_session, "after_commit", lambda _s: wake(), once=True)
+        await wake_dispatchers(session)  # this process's and, on PostgreSQL, every replica's
     return replayed
 
 
