@@ -69,7 +69,8 @@ class AppRouter(httpx.AsyncBaseTransport):
         self.apps: dict[str, httpx.ASGITransport] = {}
 
     def mount(self, origin: str, app: Any) -> None:
-        self.apps[origin] = httpx.ASGITransport(app=app)
+        # A crash in the app comes back as a 500, as from a real server.
+        self.apps[origin] = httpx.ASGITransport(app=app, raise_app_exceptions=False)
 
     def unmount(self, origin: str) -> None:
         self.apps.pop(origin, None)

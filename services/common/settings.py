@@ -73,6 +73,8 @@ class ComponentSettings(BaseSettings):
     webhook_poll_seconds: float = 1.0
     webhook_batch_size: int = 200
     webhook_concurrency: int = 16
+    # First attempts to a sibling service travel up to this many per `events.batch` message.
+    webhook_sibling_batch_size: int = 100
     webhook_disable_after_seconds: float = 5 * 24 * 3600
     webhook_secret_grace_seconds: float = 24 * 3600
     webhook_allow_private_targets: bool = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -13,12 +12,11 @@ from services.common.errors import (
     Forbidden,
     NotFound,
     Unauthorized,
-    Unprocessable,
     responses,
 )
-from services.common.events import schemas, signing
+from services.common.events import inbox, schemas, signing
 from services.common.events import subscriptions as subscription_service
-from services.common.events.subscriptions import INBOX_PATH, ReceivedEvent
+from services.common.events.subscriptions import INBOX_PATH
 from services.common.events.targets import InvalidTarget
 from services.common.pagination import Page, PageParamsDep
 from services.common.routing import SessionDep, TransactionalRoute
@@ -34,9 +32,15 @@ class InvalidSignature(Unauthorized):
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=TransactionalRoute)
 
 
-@router.post(INBOX_PATH.removeprefix("/v1/webhooks"), responses=responses(InvalidSignature))
-async def receive_webhook(request: Request, session: SessionDep) -> dict[str, str]:
-    """Events from the sibling services, signed per Standard Webhooks; handled exactly once."""
+@router.post(
+    INBOX_PATH.removeprefix("/v1/webhooks"),
+    responses=responses(InvalidSignature, inbox.InvalidEvent),
+)
+async def receive_webhook(request: Request, session: SessionDep) -> dict[str, Any]:
+    """Events from the sibling services, signed per Standard Webhooks; handled exactly once.
+
+    A message carries one event, or a sibling's `events.batch` of several (docs/events.md).
+    """
     settings = request.app.state.settings
     body = await request.body()
     try:
@@ -48,25 +52,8 @@ async def receive_webhook(request: Request, session: SessionDep) -> dict[str, st
         )
     except signing.InvalidSignature as exc:
         raise InvalidSignature(str(exc)) from exc
-    try:
-        envelope = json.loads(body)
-        event = ReceivedEvent(
-            webhook_id=webhook_id,
-            type=str(envelope["type"]),
-            timestamp=str(envelope.get("timestamp", "")),
-            data=dict(envelope["data"]),
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Unprocessable(
-            "The body is not a {type, timestamp, data} event", code="invalid-event"
-        ) from exc
-    if not await subscription_service.accept_once(session, event):
-        return {"status": "duplicate"}
-    handler = request.app.state.event_handlers.get(event.type)
-    if handler is None:
-        return {"status": "ignored"}
-    await handler(session, event)
-    return {"status": "processed"}
+    batch, events = inbox.parse(webhook_id, body)
+    return await inbox.receive(session, request.app.state.event_handlers, events, batch=batch)
 
 
 @router.post(

@@ -14,7 +14,7 @@ import contextlib
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -27,8 +27,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
-from services.common.db import Database, UTCDateTime, utcnow
-from services.common.events import signing
+from services.common.db import Database, UTCDateTime, new_id, utcnow
+from services.common.events import inbox, signing
 from services.common.events.outbox import emit, notify_channel
 from services.common.events.subscriptions import sync_siblings
 from services.common.events.targets import InvalidTarget, validate_target
@@ -224,12 +224,12 @@ class Dispatcher:
         if claimed:
             semaphore = asyncio.Semaphore(self.settings.webhook_concurrency)
 
-            async def send(item: Claimed) -> Outcome:
+            async def send(group: list[Claimed]) -> list[Outcome]:
                 async with semaphore:
-                    return await self._send(item)
+                    return await self._send(group)
 
-            outcomes = await asyncio.gather(*(send(c) for c in claimed))
-            await self._record(outcomes)
+            sent = await asyncio.gather(*(send(g) for g in self._messages(claimed)))
+            await self._record([outcome for outcomes in sent for outcome in outcomes])
         await self._update_gauges()
         return len(claimed)
 
@@ -309,9 +309,44 @@ class Dispatcher:
             for r in rows
         ]
 
-    async def _send(self, item: Claimed) -> Outcome:
-        body = item.body.encode()
-        headers = signing.headers(item.secrets, f"msg_{item.event_id.hex}", body)
+    def _messages(self, claimed: list[Claimed]) -> list[list[Claimed]]:
+        """The claimed deliveries grouped into messages, in claim order.
+
+        First attempts to a sibling service travel together, up to
+        `webhook_sibling_batch_size` per `events.batch` message; retries and third-party
+        deliveries go one per message (a batch that failed is retried event by event, so one
+        event the receiver cannot handle does not hold back the others).
+        """
+        size = self.settings.webhook_sibling_batch_size
+        messages: list[list[Claimed]] = []
+        open_batches: dict[Any, list[Claimed]] = {}
+        for item in claimed:
+            if item.external or item.attempts or size < 2:
+                messages.append([item])
+                continue
+            batch = open_batches.get(item.subscription_id)
+            if batch is None or len(batch) >= size:
+                batch = open_batches[item.subscription_id] = []
+                messages.append(batch)
+            batch.append(item)
+        return messages
+
+    async def _send(self, group: list[Claimed]) -> list[Outcome]:
+        """Send one message (one event, or a sibling batch); an outcome per delivery."""
+        first = group[0]
+        if len(group) == 1:
+            message_id, body = f"msg_{first.event_id.hex}", first.body
+        else:
+            message_id = f"batch_{new_id().hex}"
+            body = inbox.batch_body(
+                [(f"msg_{item.event_id.hex}", item.body) for item in group],
+                utcnow().isoformat().replace("+00:00", "Z"),
+            )
+        outcome = await self._post(first, message_id, body.encode())
+        return [outcome] + [replace(outcome, claimed=item) for item in group[1:]]
+
+    async def _post(self, item: Claimed, message_id: str, body: bytes) -> Outcome:
+        headers = signing.headers(item.secrets, message_id, body)
         headers["content-type"] = "application/json"
         headers["user-agent"] = "govperf-webhooks/1"
         if item.request_id:
@@ -338,7 +373,7 @@ class Dispatcher:
                 follow_redirects=False,
                 timeout=self.settings.webhook_timeout_seconds,
             )
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any failure to send is this attempt's outcome, not the round's
             return Outcome(
                 item,
                 started_at,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.common.context import current_request_id
 from services.common.db import new_id, utcnow
@@ -23,6 +23,8 @@ TABLES = "govperf_tables"
 COMPONENT = "govperf_component"
 WAKE = "govperf_wake_dispatcher"
 _HOOKED = "govperf_events_hooked"
+_ACTIVE = "govperf_active_subscriptions"
+_WATCHED = "govperf_subscriptions_watched"
 
 
 def matches(event_type: str, patterns: list[str]) -> bool:
@@ -66,41 +68,41 @@ async def emit(
     they were emitted. `only_subscription` targets one subscription (a test ping).
     """
     tables = session.info[TABLES]
-    outbox, subscriptions, deliveries = tables.outbox, tables.subscriptions, tables.deliveries
+    outbox = tables.outbox.__table__
+    subscriptions, deliveries = tables.subscriptions.__table__, tables.deliveries.__table__
+    # Core statements on the session's connection: the ORM's bulk-insert machinery would
+    # cost more than the rest of emit together.
+    connection = await session.connection()
     event_id = new_id()
     now = utcnow()
-    seq = await session.scalar(
-        insert(outbox)
-        .values(
-            id=event_id,
-            type=event_type,
-            aggregate=aggregate,
-            jurisdiction_code=jurisdiction_code,
-            body=envelope(event_type, data, version=version),
-            request_id=current_request_id(),
-            created_at=now,
+    seq = (
+        await connection.execute(
+            insert(outbox).returning(outbox.c.seq),
+            {
+                "id": event_id,
+                "type": event_type,
+                "aggregate": aggregate,
+                "jurisdiction_code": jurisdiction_code,
+                "body": envelope(event_type, data, version=version),
+                "request_id": current_request_id(),
+                "created_at": now,
+            },
         )
-        .returning(outbox.seq)
-    )
-    query = select(
-        subscriptions.id,
-        subscriptions.kind,
-        subscriptions.jurisdiction_code,
-        subscriptions.event_types,
-    ).where(subscriptions.status == "active")
+    ).scalar_one()
     if only_subscription is not None:
-        query = query.where(subscriptions.id == only_subscription)
-    targets = [
-        row.id
-        for row in (await session.execute(query)).all()
-        if only_subscription is not None
-        or (
-            matches(event_type, row.event_types)
-            and (row.kind == "sibling" or row.jurisdiction_code == jurisdiction_code)
+        query = select(subscriptions.c.id).where(
+            subscriptions.c.status == "active", subscriptions.c.id == only_subscription
         )
-    ]
+        targets = list((await connection.execute(query)).scalars())
+    else:
+        targets = [
+            row.id
+            for row in await _active_subscriptions(session, connection)
+            if matches(event_type, row.event_types)
+            and (row.kind == "sibling" or row.jurisdiction_code == jurisdiction_code)
+        ]
     if targets:
-        await session.execute(
+        await connection.execute(
             insert(deliveries),
             [
                 {
@@ -117,6 +119,36 @@ async def emit(
         )
         await wake_dispatchers(session)
     return event_id
+
+
+async def _active_subscriptions(session: AsyncSession, connection: AsyncConnection) -> list[Any]:
+    """The active subscriptions, read once per transaction however many events it emits.
+
+    Forgotten when the transaction ends, and when the session flushes a change to a
+    subscription (a subscription disabled and announced in one transaction).
+    """
+    cached = session.info.get(_ACTIVE)
+    if cached is None:
+        subscriptions = session.info[TABLES].subscriptions
+        table = subscriptions.__table__
+        query = select(table.c.id, table.c.kind, table.c.jurisdiction_code, table.c.event_types)
+        cached = list((await connection.execute(query.where(table.c.status == "active"))).all())
+        session.info[_ACTIVE] = cached
+        sync = session.sync_session
+        if not sync.info.get(_WATCHED):
+            sync.info[_WATCHED] = True
+
+            def forget(*_: Any) -> None:
+                sync.info.pop(_ACTIVE, None)
+
+            def flushed(flushed_session: Any, _context: Any) -> None:
+                changed = (*flushed_session.new, *flushed_session.dirty, *flushed_session.deleted)
+                if any(isinstance(obj, subscriptions) for obj in changed):
+                    forget()
+
+            event.listen(sync, "after_transaction_end", forget)
+            event.listen(sync, "after_flush", flushed)
+    return cached
 
 
 async def wake_dispatchers(session: AsyncSession) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.audit import record_change, snapshot
 from services.common.auth import Principal
-from services.common.db import Database, upsert_insert, utcnow
+from services.common.db import Database, utcnow
 from services.common.errors import Conflict, NotFound
 from services.common.events import signing
 from services.common.events.outbox import TABLES, emit, wake_dispatchers
@@ -412,15 +412,3 @@ async def replay(
 
 
 # --- inbox ------------------------------------------------------------------------------
-
-
-async def accept_once(session: AsyncSession, event: ReceivedEvent) -> bool:
-    """Record the webhook id; False if it was already handled (a redelivery)."""
-    inbox = _tables(session).inbox
-    result = await session.execute(
-        upsert_insert(session, inbox)
-        .values(webhook_id=event.webhook_id, type=event.type, received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["webhook_id"])
-        .returning(inbox.webhook_id)
-    )
-    return result.first() is not None

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from services.common.events.outbox import emit
 from services.disclosure.models import COMMON as DISCLOSURE
 from services.feedback.models import COMMON as FEEDBACK
 from services.feedback.models import PublishedItem
@@ -174,3 +175,88 @@ class TestMetrics:
         text = (await stack.client("disclosure").get("/metrics")).text
         assert 'govperf_webhook_attempts_total{component="disclosure",outcome="succeeded"}' in text
         assert "govperf_webhook_delivery_latency_seconds_bucket" in text
+
+
+async def backlog(stack: Stack, n: int) -> list[dict[str, Any]]:
+    """n publications published while the dispatcher is stopped (a backlog to drain)."""
+    await stack.apps["disclosure"].state.dispatcher.stop()
+    return [
+        await factories.create_publication(
+            stack.client("disclosure"), title=f"第{i}份", publish=True
+        )
+        for i in range(n)
+    ]
+
+
+async def all_succeeded(stack: Stack, n: int) -> bool:
+    rows = await deliveries(stack)
+    return len(rows) == n and all(r.status == "succeeded" for r in rows)
+
+
+class TestSiblingBatches:
+    async def test_a_backlog_reaches_the_sibling_in_one_message_with_one_effect_each(
+        self, stack: Stack
+    ) -> None:
+        await backlog(stack, 6)
+        proxy = FlakyProxy(stack.apps["feedback"])
+        stack.router.mount(base_url("feedback"), proxy)
+        stack.apps["disclosure"].state.dispatcher.start()
+
+        await eventually(lambda: all_succeeded(stack, 6))
+        assert proxy.calls == 1
+        assert await published_items(stack) == 6
+        async with stack.apps["disclosure"].state.db.session(read_only=True) as session:
+            event_ids = (await session.scalars(select(DISCLOSURE.outbox.id))).all()
+        async with stack.apps["feedback"].state.db.session(read_only=True) as session:
+            received = (await session.scalars(select(FEEDBACK.inbox.webhook_id))).all()
+        # Deduplicated by each event's own message id, the id it has when sent alone.
+        assert sorted(received) == sorted(f"msg_{e.hex}" for e in event_ids)
+        assert all(r.attempts == 1 for r in await deliveries(stack))
+
+    async def test_a_failed_batch_is_retried_event_by_event(self, stack: Stack) -> None:
+        await backlog(stack, 4)
+        proxy = FlakyProxy(stack.apps["feedback"], failures=1)
+        stack.router.mount(base_url("feedback"), proxy)
+        stack.apps["disclosure"].state.dispatcher.start()
+
+        await eventually(lambda: all_succeeded(stack, 4))
+        assert proxy.calls == 1 + 4
+        assert all(r.attempts == 2 for r in await deliveries(stack))
+        assert await published_items(stack) == 4
+
+    async def test_a_batch_whose_answer_was_lost_has_one_effect_per_event(
+        self, stack: Stack
+    ) -> None:
+        await backlog(stack, 4)
+        proxy = FlakyProxy(stack.apps["feedback"], lose_answers=1)
+        stack.router.mount(base_url("feedback"), proxy)
+        stack.apps["disclosure"].state.dispatcher.start()
+
+        await eventually(lambda: all_succeeded(stack, 4))
+        assert proxy.calls == 1 + 4  # the batch applied, then each retry a duplicate
+        assert await published_items(stack) == 4
+        assert await count(stack, "feedback", FEEDBACK.inbox) == 4
+
+    async def test_an_event_the_receiver_cannot_handle_does_not_hold_back_the_others(
+        self, stack: Stack
+    ) -> None:
+        await backlog(stack, 3)
+        async with stack.apps["disclosure"].state.db.session() as session:
+            await emit(
+                session,
+                "publication.published",
+                aggregate="publication:broken",
+                jurisdiction_code="231100",
+                data={"publication_id": "not-a-uuid"},
+            )
+            await session.commit()
+        stack.apps["disclosure"].state.dispatcher.start()
+
+        async def settled() -> list[str]:
+            rows = await deliveries(stack)
+            done = all(r.status in ("succeeded", "dead") for r in rows)
+            return sorted(r.status for r in rows) if done else []
+
+        assert await eventually(settled) == ["dead", "succeeded", "succeeded", "succeeded"]
+        assert await published_items(stack) == 3
+        assert await count(stack, "feedback", FEEDBACK.inbox) == 3

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
 from services.common.events import signing
+from services.common.events.inbox import batch_body
 from services.common.events.subscriptions import inbox_secret
 from services.feedback.models import COMMON as FEEDBACK_TABLES
 from services.feedback.models import PublishedItem
@@ -135,3 +136,58 @@ class TestInbox:
             assert response.status_code == 200
         assert response.json() == {"status": "duplicate"}
         assert await effects(stack) == (1, 1)
+
+    async def test_a_batch_is_handled_event_by_event_and_deduplicated_per_event(
+        self, stack: Stack
+    ) -> None:
+        secret = inbox_secret(stack.apps["feedback"].state.settings, "feedback")
+        single = publication_event()
+        items = [("msg_a", single.decode()), ("msg_b", publication_event().decode())]
+        body = batch_body(items, "2026-11-25T10:00:00Z").encode()
+        now = datetime.now(UTC)
+        headers = {
+            "webhook-id": "batch_1",
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign("batch_1", now, body.decode()),
+        }
+        # msg_a arrived alone first (say, a retry whose answer was lost).
+        alone = await stack.client("feedback").post(
+            "/v1/webhooks/inbox", content=single, headers=signing.headers([secret], "msg_a", single)
+        )
+        assert alone.json() == {"status": "processed"}
+
+        response = await stack.client("feedback").post(
+            "/v1/webhooks/inbox", content=body, headers=headers
+        )
+        assert response.status_code == 200
+        assert response.json() == {
+            "status": "processed",
+            "processed": 1,
+            "duplicate": 1,
+            "ignored": 0,
+        }
+        assert await effects(stack) == (2, 2)
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            {"version": 1},
+            {"version": 1, "events": [{"id": "msg_x"}]},
+            {"version": 1, "events": [{"id": "msg_x", "event": {"type": "t", "data": {}}}] * 2},
+        ],
+        ids=["no-events", "no-event-body", "repeated-id"],
+    )
+    async def test_a_malformed_batch_is_422_with_no_effect(
+        self, stack: Stack, data: dict[str, object]
+    ) -> None:
+        secret = inbox_secret(stack.apps["feedback"].state.settings, "feedback")
+        good = {"id": "msg_good", "event": json.loads(publication_event())}
+        if "events" in data:
+            data = {**data, "events": [good, *data["events"]]}  # type: ignore[list-item]
+        body = json.dumps({"type": "events.batch", "timestamp": "", "data": data}).encode()
+        response = await stack.client("feedback").post(
+            "/v1/webhooks/inbox", content=body, headers=signing.headers([secret], "batch_2", body)
+        )
+        assert response.status_code == 422
+        assert response.json()["code"] == "invalid-event"
+        assert await effects(stack) == (0, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -274,7 +275,7 @@ class TestOrdering:
 
 class TestSharedOutbox:
     async def test_two_dispatchers_send_each_event_once_and_in_order(self, stack: Stack) -> None:
-        portal = Portal()
+        portal = Portal(delay=0.005)  # rounds take a moment, so they overlap
         await subscribe(stack, portal, event_types=["test.*"])
         app = stack.apps["disclosure"]
         await app.state.dispatcher.stop()
@@ -295,7 +296,8 @@ class TestSharedOutbox:
                 db=app.state.db,
                 tables=app.state.tables,
                 http=app.state.http,
-                settings=app.state.settings,
+                # Small claims: one dispatcher leaves claimable rows for the other.
+                settings=app.state.settings.model_copy(update={"webhook_batch_size": 4}),
                 metrics=app.state.metrics,
             )
             for _ in range(2)
@@ -373,3 +375,59 @@ class TestRebinding:
         [delivery] = await eventually(refused)
         assert delivery["last_error"].startswith("refused: The host portal.test")
         assert portal.received == []
+
+
+class TestEmitTargets:
+    async def targets_of_each_event(self, stack: Stack) -> list[list[str]]:
+        d, o, s = DISCLOSURE.deliveries, DISCLOSURE.outbox, DISCLOSURE.subscriptions
+        async with stack.apps["disclosure"].state.db.session(read_only=True) as session:
+            rows = (
+                await session.execute(
+                    select(o.seq, s.kind)
+                    .join(d, d.event_seq == o.seq, isouter=True)
+                    .join(s, s.id == d.subscription_id, isouter=True)
+                    .where(o.type == "publication.published")
+                    .order_by(o.seq, s.kind)
+                )
+            ).all()
+        grouped: dict[int, list[str]] = {}
+        for seq, kind in rows:
+            grouped.setdefault(seq, []).extend([kind] if kind else [])
+        return list(grouped.values())
+
+    async def test_a_subscription_changed_mid_transaction_is_seen_by_the_next_emit(
+        self, stack: Stack
+    ) -> None:
+        await stack.apps["disclosure"].state.dispatcher.stop()
+        portal = await subscribe(stack, Portal())
+        db = stack.apps["disclosure"].state.db
+
+        async def publish(session: Any, n: int) -> None:
+            await emit(
+                session,
+                "publication.published",
+                aggregate=f"publication:{n}",
+                jurisdiction_code=HEIHE,
+                data={"n": n},
+            )
+
+        async with db.session() as session:
+            await publish(session, 1)
+            row = await session.get(DISCLOSURE.subscriptions, uuid.UUID(portal["id"]))
+            row.status = "disabled"
+            await session.flush()
+            await publish(session, 2)
+            await session.commit()
+        async with db.session() as session:  # a new transaction reads the subscriptions again
+            row = await session.get(DISCLOSURE.subscriptions, uuid.UUID(portal["id"]))
+            row.status = "active"
+            await session.commit()
+        async with db.session() as session:
+            await publish(session, 3)
+            await session.commit()
+
+        assert await self.targets_of_each_event(stack) == [
+            ["external", "sibling"],
+            ["sibling"],
+            ["external", "sibling"],
+        ]
