@@ -121,10 +121,34 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def upsert_insert(session: AsyncSession, model: Any) -> Any:
-    """`INSERT` of the session's dialect, which has `on_conflict_do_nothing/_update`."""
+    """A Core `INSERT` of the session's dialect (it has `on_conflict_do_nothing/_update`) into
+    the model's table. Run it on `await session.connection()`: it bypasses the ORM's bulk
+    machinery, which costs more than the statement itself."""
+    table = getattr(model, "__table__", model)
     if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(model)
-    return sqlite_insert(model)
+        return pg_insert(table)
+    return sqlite_insert(table)
+
+
+_UPSERTS: dict[tuple[str, Any, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def upsert_statement(
+    session: AsyncSession, model: Any, key: tuple[str, ...], update: tuple[str, ...]
+) -> Any:
+    """`INSERT … ON CONFLICT (key) DO UPDATE SET update = excluded.update`, built once per
+    dialect and table; execute it with the row's values as parameters (a handler that runs
+    for every event of a batch does not rebuild it each time)."""
+    dialect = session.get_bind().dialect.name
+    cache_key = (dialect, model, key, update)
+    statement = _UPSERTS.get(cache_key)
+    if statement is None:
+        base = upsert_insert(session, model)
+        statement = base.on_conflict_do_update(
+            index_elements=list(key), set_={c: base.excluded[c] for c in update}
+        )
+        _UPSERTS[cache_key] = statement
+    return statement
 
 
 class Database:

@@ -73,6 +73,8 @@ class ComponentSettings(BaseSettings):
     webhook_poll_seconds: float = 1.0
     webhook_batch_size: int = 200
     webhook_concurrency: int = 16
+    # Delivery rounds in flight per dispatcher: it claims again while earlier rounds send.
+    webhook_rounds: int = 2
     # First attempts to a sibling service travel up to this many per `events.batch` message.
     webhook_sibling_batch_size: int = 100
     webhook_disable_after_seconds: float = 5 * 24 * 3600

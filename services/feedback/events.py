@@ -11,9 +11,19 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.db import upsert_insert, utcnow
+from services.common.db import upsert_statement, utcnow
 from services.common.events.subscriptions import ReceivedEvent
 from services.feedback.models import PublishedItem
+
+_UPDATED = (
+    "jurisdiction_code",
+    "kind",
+    "title",
+    "status",
+    "published_at",
+    "retracted_at",
+    "updated_at",
+)
 
 
 def _when(value: str | None) -> datetime | None:
@@ -33,13 +43,8 @@ async def on_publication_changed(session: AsyncSession, event: ReceivedEvent) ->
         "retracted_at": _when(data.get("retracted_at")),
         "updated_at": utcnow(),
     }
-    statement = upsert_insert(session, PublishedItem).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["publication_id"],
-            set_={k: statement.excluded[k] for k in values if k != "publication_id"},
-        )
-    )
+    statement = upsert_statement(session, PublishedItem, ("publication_id",), _UPDATED)
+    await (await session.connection()).execute(statement, values)
 
 
 HANDLERS = {

@@ -22,7 +22,18 @@ from typing import Any
 import asyncpg
 import httpx
 import structlog
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
@@ -126,6 +137,7 @@ class Dispatcher:
         self.settings = settings
         self.metrics = metrics
         self._wake = asyncio.Event()
+        self._runs: list[asyncio.Task[None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._gauges_at = 0.0
         self._stopping = False
@@ -150,45 +162,73 @@ class Dispatcher:
         return True
 
     def start(self) -> None:
-        self._tasks.append(asyncio.create_task(self.run(), name=f"dispatcher-{self.component}"))
+        self._runs.append(asyncio.create_task(self.run(), name=f"dispatcher-{self.component}"))
         if self.db.engine.dialect.name == "postgresql":
             self._tasks.append(asyncio.create_task(self._listen(), name=f"listen-{self.component}"))
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Finish the round in progress (up to `grace_seconds`), then stop."""
+        """Finish the rounds in progress (up to `grace_seconds`), then stop."""
         self._stopping = True
         self._wake.set()
-        run_task, *others = self._tasks or [None]
-        for task in others:
-            task.cancel()
-        if run_task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(run_task), grace_seconds)
-            except TimeoutError:
-                run_task.cancel()
         for task in self._tasks:
+            task.cancel()
+        if self._runs:
+            _done, late = await asyncio.wait(self._runs, timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+        for task in (*self._runs, *self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._runs.clear()
         self._tasks.clear()
         self._stopping = False
 
     async def run(self) -> None:
-        """Deliver until cancelled; a failing round is logged and retried, never fatal."""
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                delivered = await self.run_once() if await self.ensure_siblings() else 0
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("dispatch_round_failed", component=self.component)
-                delivered = 0
-            # A full batch means more may be waiting; otherwise wait for a wake-up or the poll
-            # (events committed during the round have set the wake-up already).
-            if delivered >= self.settings.webhook_batch_size or self._stopping:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
+        """Deliver until stopped; a failing round is logged and retried, never fatal.
+
+        Claims are pipelined: a wake-up claims what is due at once and sends it while up
+        to `webhook_rounds` earlier rounds are still on the wire (their rows are leased, so
+        the claim skips them, and an aggregate's next event waits for its predecessor).
+        """
+        in_flight: set[asyncio.Task[None]] = set()
+        limit = max(1, self.settings.webhook_rounds)
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                try:
+                    claimed = await self._claim() if await self.ensure_siblings() else []
+                    await self._update_gauges()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("dispatch_round_failed", component=self.component)
+                    claimed = []
+                if claimed:
+                    task = asyncio.create_task(self._deliver_logged(claimed))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if len(in_flight) >= limit:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                # A full claim means more may be due; otherwise wait for a wake-up or the poll
+                # (events committed meanwhile have set the wake-up already).
+                if len(claimed) >= self.settings.webhook_batch_size or self._stopping:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
+        except asyncio.CancelledError:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            raise
+        if in_flight:  # stopping: let the rounds on the wire finish and record
+            await asyncio.wait(in_flight)
+
+    async def _deliver_logged(self, claimed: list[Claimed]) -> None:
+        try:
+            await self._deliver(claimed)
+        except Exception:  # the leases expire and another round delivers them
+            log.exception("dispatch_round_failed", component=self.component)
 
     async def _listen(self) -> None:
         """LISTEN on a dedicated connection (not from the pool); reconnect when it drops."""
@@ -222,37 +262,50 @@ class Dispatcher:
         """Claim a batch of due deliveries, send them, record the outcomes; return the count."""
         claimed = await self._claim()
         if claimed:
-            semaphore = asyncio.Semaphore(self.settings.webhook_concurrency)
-
-            async def send(group: list[Claimed]) -> list[Outcome]:
-                async with semaphore:
-                    return await self._send(group)
-
-            sent = await asyncio.gather(*(send(g) for g in self._messages(claimed)))
-            await self._record([outcome for outcomes in sent for outcome in outcomes])
+            await self._deliver(claimed)
         await self._update_gauges()
         return len(claimed)
 
+    async def _deliver(self, claimed: list[Claimed]) -> None:
+        semaphore = asyncio.Semaphore(self.settings.webhook_concurrency)
+
+        async def send(group: list[Claimed]) -> list[Outcome]:
+            async with semaphore:
+                return await self._send(group)
+
+        sent = await asyncio.gather(*(send(g) for g in self._messages(claimed)))
+        await self._record([outcome for outcomes in sent for outcome in outcomes])
+
     def _build_claim_query(self) -> Any:
-        """The claim SELECT, built once: constructing it is a good part of an idle round."""
+        """The claim SELECT, built once: constructing it is a good part of an idle round.
+
+        The statuses are literals, not parameters, so that even a generic (prepared) plan can
+        use the partial indexes over the unfinished deliveries.
+        """
         d, s = self.tables.deliveries, self.tables.subscriptions
         earlier = aliased(d)
         now = bindparam("now", type_=UTCDateTime())
+        pending, delivering = literal_column("'pending'"), literal_column("'delivering'")
         blocked = exists().where(
             earlier.subscription_id == d.subscription_id,
             earlier.aggregate == d.aggregate,
             earlier.seq < d.seq,
-            earlier.status.in_(("pending", "delivering")),
+            earlier.status.in_([pending, delivering]),
         )
         # A first attempt is due whatever the clocks say: its NOTIFY has woken us already.
         due = or_(
-            and_(d.status == "pending", or_(d.attempts == 0, d.next_attempt_at <= now)),
-            and_(d.status == "delivering", d.lease_until < now),
+            and_(d.status == pending, or_(d.attempts == 0, d.next_attempt_at <= now)),
+            and_(d.status == delivering, d.lease_until < now),
         )
         return (
             select(d.seq)
             .join(s, s.id == d.subscription_id)
-            .where(due, s.status == "active", ~blocked)
+            .where(
+                d.status.in_([pending, delivering]),
+                due,
+                s.status == literal_column("'active'"),
+                ~blocked,
+            )
             .order_by(d.seq)
             .limit(self.settings.webhook_batch_size)
             .with_for_update(of=d, skip_locked=True)
@@ -262,6 +315,11 @@ class Dispatcher:
         d, s, o = self.tables.deliveries, self.tables.subscriptions, self.tables.outbox
         now = utcnow()
         async with self.db.session() as session:
+            if self.db.engine.dialect.name == "postgresql":
+                # Statistics of a young or bursting queue are stale (it looked empty when last
+                # analysed), and a plan that scans it per candidate row is quadratic; index
+                # paths are right at every size.
+                await session.execute(text("SET LOCAL enable_seqscan = off"))
             seqs = (await session.scalars(self._claim_query, {"now": now})).all()
             if not seqs:
                 await session.rollback()

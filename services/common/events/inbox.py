@@ -77,13 +77,14 @@ async def accept_new(session: AsyncSession, events: list[ReceivedEvent]) -> set[
     """Record the message ids in the inbox in one statement; return those not seen before."""
     if not events:
         return set()
-    inbox = session.info[TABLES].inbox
+    inbox = session.info[TABLES].inbox.__table__
     now = utcnow()
-    result = await session.execute(
+    connection = await session.connection()
+    result = await connection.execute(
         upsert_insert(session, inbox)
         .values([{"webhook_id": e.webhook_id, "type": e.type, "received_at": now} for e in events])
         .on_conflict_do_nothing(index_elements=["webhook_id"])
-        .returning(inbox.webhook_id)
+        .returning(inbox.c.webhook_id)
     )
     return set(result.scalars().all())
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -35,6 +36,9 @@ class EventOutboxMixin:
     body: Mapped[str] = mapped_column(Text, nullable=False)  # the exact bytes sent, as text
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+OPEN_DELIVERIES = "status IN ('pending', 'delivering')"
 
 
 class WebhookSubscriptionMixin:
@@ -96,7 +100,23 @@ class WebhookDeliveryMixin:
         return (
             UniqueConstraint("event_seq", "subscription_id"),
             Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
-            Index("ix_webhook_deliveries_order", "subscription_id", "aggregate", "seq"),
+            # Partial indexes over the unfinished deliveries only: the claim walks them in
+            # order and checks for an earlier one of the same aggregate, and neither should
+            # wade through the (ever-growing) finished ones.
+            Index(
+                "ix_webhook_deliveries_open",
+                "seq",
+                postgresql_where=text(OPEN_DELIVERIES),
+                sqlite_where=text(OPEN_DELIVERIES),
+            ),
+            Index(
+                "ix_webhook_deliveries_open_order",
+                "subscription_id",
+                "aggregate",
+                "seq",
+                postgresql_where=text(OPEN_DELIVERIES),
+                sqlite_where=text(OPEN_DELIVERIES),
+            ),
         )
 
 
