@@ -8,3 +8,5 @@ from services.common.settings import ComponentSettings
 class Settings(ComponentSettings):
     model_config = SettingsConfigDict(env_prefix="GOVPERF_INDICATOR_", extra="ignore")
     component: ClassVar[str] = "indicator"
+    # Imports with a larger body run as a job (202 + a URL to poll).
+    import_job_threshold_bytes: int = 4 << 20

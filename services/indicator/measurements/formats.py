@@ -1,0 +1,294 @@
+"""The three formats measurements travel in, both ways: our JSON, CSV, DHIS2 `dataValueSets`.
+
+Reading streams from a (spooled) file in chunks, so an import of any size holds one chunk in
+memory. Each row is checked on its own here (fields, period, number); what needs the
+database (codes, frequencies, locks) is checked set-based by the importer. Writing produces
+exactly what reading accepts, so an export re-imports with no change.
+
+Row numbers in conflicts: the 1-based position in `measurements` / `dataValues` for JSON,
+the line number for CSV (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, Literal
+
+import ijson
+
+from services.common.errors import Unprocessable
+
+Format = Literal["json", "csv", "dhis2"]
+FORMATS: tuple[Format, ...] = ("json", "csv", "dhis2")
+CSV_COLUMNS = (
+    "indicator",
+    "department",
+    "period",
+    "value",
+    "comment",
+    "source_system",
+    "evidence_url",
+)
+REQUIRED_COLUMNS = ("indicator", "department", "period")
+PERIOD = re.compile(r"^\d{4}(Q[1-4]|0[1-9]|1[0-2])?$")
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+LIMITS = {"comment": 4000, "source_system": 100, "evidence_url": 2000}
+
+
+class InvalidImportFile(Unprocessable):
+    code = "invalid-import-file"
+    title = "The import file cannot be read"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    row: int
+    indicator: str
+    department: str
+    period: str
+    value: float | None
+    comment: str | None
+    source_system: str | None
+    evidence_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    row: int
+    field: str
+    value: str | None
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "value": self.value, "reason": self.reason}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text if text.strip() else None
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    number = float(value)  # ints, floats, and the strings DHIS2 sends
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
+
+
+def check_row(row_no: int, fields: dict[str, Any], *, value_required: bool) -> Row | Conflict:
+    """One row's own checks; the first problem found is its conflict."""
+    values = {name: _text(fields.get(name)) for name in CSV_COLUMNS if name != "value"}
+    for name in REQUIRED_COLUMNS:
+        if values[name] is None:
+            return Conflict(row_no, name, None, f"{name} is required")
+    for name in ("indicator", "department"):
+        if not CODE.match(values[name] or ""):
+            return Conflict(row_no, name, values[name], f"not a valid {name} code")
+    if not PERIOD.match(values["period"] or ""):
+        return Conflict(row_no, "period", values["period"], "not a period (2026, 2026Q1 or 202603)")
+    for name, limit in LIMITS.items():
+        if values[name] is not None and len(values[name]) > limit:  # type: ignore[arg-type]
+            return Conflict(row_no, name, None, f"longer than {limit} characters")
+    url = values["evidence_url"]
+    if url is not None and not url.startswith(("https://", "http://")):
+        return Conflict(row_no, "evidence_url", url, "not an http(s) link")
+    raw = fields.get("value")
+    value: float | None = None
+    if _text(raw) is not None:
+        try:
+            value = _number(raw)
+        except (TypeError, ValueError):
+            return Conflict(row_no, "value", str(raw)[:100], "not a number")
+    elif value_required:
+        return Conflict(row_no, "value", None, "value is required")
+    return Row(
+        row_no,
+        values["indicator"],  # type: ignore[arg-type]
+        values["department"],  # type: ignore[arg-type]
+        values["period"],  # type: ignore[arg-type]
+        value,
+        values["comment"],
+        values["source_system"],
+        values["evidence_url"],
+    )
+
+
+def _json_error(exc: Exception) -> InvalidImportFile:
+    return InvalidImportFile(f"Not valid JSON: {exc}")
+
+
+def _items(source: IO[bytes], prefix: str) -> Iterator[Any]:
+    try:
+        yield from ijson.items(source, prefix, use_float=True)
+    except ijson.JSONError as exc:
+        raise _json_error(exc) from exc
+
+
+def _ours(source: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for n, item in enumerate(_items(source, "measurements.item"), start=1):
+        if not isinstance(item, dict):
+            raise InvalidImportFile(f"measurements[{n}] is not an object")
+        yield n, item
+
+
+def _dhis2_defaults(source: IO[bytes]) -> dict[str, str]:
+    """Set-level `period` and `orgUnit` (they apply to values that carry none), wherever in
+    the document they are."""
+    defaults: dict[str, str] = {}
+    try:
+        for prefix, event, value in ijson.parse(source):
+            if prefix in ("period", "orgUnit") and event in ("string", "number"):
+                defaults[prefix] = str(value)
+    except ijson.JSONError as exc:
+        raise _json_error(exc) from exc
+    source.seek(0)
+    return defaults
+
+
+def _dhis2(source: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
+    defaults = _dhis2_defaults(source)
+    for n, item in enumerate(_items(source, "dataValues.item"), start=1):
+        if not isinstance(item, dict):
+            raise InvalidImportFile(f"dataValues[{n}] is not an object")
+        yield (
+            n,
+            {
+                "indicator": item.get("dataElement"),
+                "department": item.get("orgUnit", defaults.get("orgUnit")),
+                "period": item.get("period", defaults.get("period")),
+                "value": item.get("value"),
+                "comment": item.get("comment"),
+            },
+        )
+
+
+def _csv(source: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    try:
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if header is None:
+            raise InvalidImportFile("The CSV file is empty")
+        names = [h.strip() for h in header]
+        unknown = [n for n in names if n not in CSV_COLUMNS]
+        if unknown:
+            raise InvalidImportFile(
+                f"Unknown column(s) {', '.join(unknown)}; the columns are " + ",".join(CSV_COLUMNS)
+            )
+        missing = [n for n in REQUIRED_COLUMNS if n not in names]
+        if missing:
+            raise InvalidImportFile(f"Missing column(s) {', '.join(missing)}")
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            yield reader.line_num, dict(zip(names, cells, strict=False))
+    except UnicodeDecodeError as exc:
+        raise InvalidImportFile("The CSV file is not UTF-8") from exc
+    except csv.Error as exc:
+        raise InvalidImportFile(f"CSV line {reader.line_num}: {exc}") from exc
+    finally:
+        text.detach()
+
+
+READERS = {"json": _ours, "csv": _csv, "dhis2": _dhis2}
+
+
+def read_chunks(
+    source: IO[bytes], fmt: Format, *, value_required: bool, chunk_size: int
+) -> Iterator[tuple[list[Row], list[Conflict]]]:
+    """The file's rows in chunks: (rows that passed their own checks, conflicts)."""
+    rows: list[Row] = []
+    conflicts: list[Conflict] = []
+    for row_no, fields in READERS[fmt](source):
+        checked = check_row(row_no, fields, value_required=value_required)
+        (rows if isinstance(checked, Row) else conflicts).append(checked)  # type: ignore[arg-type]
+        if len(rows) + len(conflicts) >= chunk_size:
+            yield rows, conflicts
+            rows, conflicts = [], []
+    if rows or conflicts:
+        yield rows, conflicts
+
+
+def count_rows(source: IO[bytes], fmt: Format) -> int:
+    """How many rows the file holds (a fast pass, for a job's progress)."""
+    total = sum(1 for _ in READERS[fmt](source))
+    source.seek(0)
+    return total
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def format_value(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def _number_out(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if value.is_integer() and abs(value) < 1e15 else value
+
+
+def _csv_line(record: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(
+        [
+            format_value(record["value"]) if name == "value" else (record[name] or "")
+            for name in CSV_COLUMNS
+        ]
+    )
+    return buffer.getvalue()
+
+
+def _json_item(record: dict[str, Any], fmt: Format) -> str:
+    if fmt == "dhis2":
+        item: dict[str, Any] = {
+            "dataElement": record["indicator"],
+            "period": record["period"],
+            "orgUnit": record["department"],
+            "value": format_value(record["value"]),
+        }
+        if record["comment"]:
+            item["comment"] = record["comment"]
+    else:
+        item = {name: record[name] for name in CSV_COLUMNS if record[name] is not None}
+        item["value"] = _number_out(record["value"])
+    return json.dumps(item, ensure_ascii=False)
+
+
+async def write(records: AsyncIterable[dict[str, Any]], fmt: Format) -> AsyncIterator[str]:
+    """Export text in `fmt`, streamed in pieces of about 64 KiB; records carry the
+    CSV_COLUMNS keys."""
+    pieces: list[str] = []
+    size = 0
+    if fmt == "csv":
+        pieces.append(",".join(CSV_COLUMNS) + "\n")
+    else:
+        pieces.append('{"dataValues":[' if fmt == "dhis2" else '{"measurements":[')
+    first = True
+    async for record in records:
+        if fmt == "csv":
+            piece = _csv_line(record)
+        else:
+            piece = ("" if first else ",") + _json_item(record, fmt)
+        first = False
+        pieces.append(piece)
+        size += len(piece)
+        if size > 65536:
+            yield "".join(pieces)
+            pieces, size = [], 0
+    if fmt != "csv":
+        pieces.append("]}")
+    yield "".join(pieces)

@@ -1,0 +1,113 @@
+"""Large imports run as jobs: the request answers 202 at once, a background task imports,
+and the job row reports progress and, at the end, the summary."""
+
+from __future__ import annotations
+
+import uuid
+from typing import IO
+
+import structlog
+from sqlalchemy import update
+
+from services.common.audit import record_audit
+from services.common.auth import Principal
+from services.common.db import Database, utcnow
+from services.common.errors import AppError
+from services.indicator.measurements import formats, importer
+from services.indicator.measurements import service as measurement_service
+from services.indicator.models import ImportJob
+
+log = structlog.get_logger("govperf.indicator.imports")
+
+
+async def create_job(
+    session: object,
+    principal: Principal,
+    jurisdiction_code: str,
+    fmt: formats.Format,
+    options: importer.Options,
+) -> ImportJob:
+    job = ImportJob(
+        jurisdiction_code=jurisdiction_code,
+        status="queued",
+        format=fmt,
+        options={
+            "strategy": options.strategy,
+            "dry_run": options.dry_run,
+            "atomic": options.atomic,
+        },
+        rows_done=0,
+        created_by=principal.subject,
+    )
+    session.add(job)  # type: ignore[attr-defined]
+    await session.flush()  # type: ignore[attr-defined]
+    return job
+
+
+async def _set(db: Database, job_id: uuid.UUID, **values: object) -> None:
+    async with db.session() as session:
+        await session.execute(
+            update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow(), **values)
+        )
+        await session.commit()
+
+
+async def run_job(
+    db: Database,
+    job_id: uuid.UUID,
+    principal: Principal,
+    source: IO[bytes],
+    fmt: formats.Format,
+    options: importer.Options,
+) -> None:
+    """Import in the background; every outcome ends in the job row, never in the void."""
+    try:
+        total = formats.count_rows(source, fmt)
+        await _set(db, job_id, status="running", rows_total=total)
+
+        async def progress(done: int) -> None:
+            await _set(db, job_id, rows_done=done)
+
+        async with db.session() as session:
+            job = await session.get(ImportJob, job_id)
+            assert job is not None
+            summary = await importer.run_import(
+                session, principal, job.jurisdiction_code, source, fmt, options, progress=progress
+            )
+            body = summary.as_dict()
+            if summary.written:
+                await measurement_service.announce_import(session, job.jurisdiction_code, summary)
+                record_audit(
+                    session,
+                    principal,
+                    action="measurements.imported",
+                    resource_type="import_job",
+                    resource_id=job_id,
+                    jurisdiction_code=job.jurisdiction_code,
+                    after={k: v for k, v in body.items() if k != "conflicts"},
+                )
+                await session.commit()
+            else:
+                await session.rollback()
+        await _set(
+            db,
+            job_id,
+            status="succeeded" if summary.status != "ERROR" else "failed",
+            rows_done=summary.rows,
+            summary=body,
+            error=None if summary.status != "ERROR" else "rows conflict: nothing was written",
+            finished_at=utcnow(),
+        )
+    except AppError as exc:
+        await _set(db, job_id, status="failed", error=exc.detail, finished_at=utcnow())
+    except Exception:
+        log.exception("import_job_failed", job=str(job_id))
+        await _set(
+            db,
+            job_id,
+            status="failed",
+            error="the import failed unexpectedly; nothing was written",
+            finished_at=utcnow(),
+        )
+    finally:
+        source.close()

@@ -1,0 +1,407 @@
+"""Rules for measurements one at a time: reading, correcting, the verification workflow, the
+change feed and exports. Bulk imports are in `importer`."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.audit import record_change, snapshot
+from services.common.auth import Principal
+from services.common.db import Database, utcnow
+from services.common.errors import Conflict, Forbidden, NotFound, Unprocessable
+from services.common.events.outbox import emit
+from services.common.jurisdictions import ensure_writable
+from services.common.pagination import PageParams, decode_cursor, encode_cursor, paginate
+from services.indicator.measurements import formats, importer, schemas
+from services.indicator.models import Department, Measurement
+
+
+class MeasurementLocked(Conflict):
+    code = "measurement-locked"
+    title = "The value is verified and locked"
+
+
+class MeasurementExists(Conflict):
+    code = "measurement-exists"
+    title = "A value for that indicator, department and period exists already"
+
+
+class InvalidMeasurement(Unprocessable):
+    code = "invalid-measurement"
+    title = "The value cannot be recorded"
+
+
+class WrongStatus(Conflict):
+    code = "wrong-status"
+    title = "The value is not in a state that allows this"
+
+
+own_department = importer.own_department
+
+
+def ensure_department(principal: Principal, department_id: uuid.UUID) -> None:
+    own = own_department(principal)
+    if own is not None and own != department_id:
+        raise Forbidden("That is another department's data", code="other-department")
+
+
+def view(row: Measurement) -> schemas.Measurement:
+    return schemas.Measurement.model_validate(
+        {**snapshot_fields(row), "deleted": row.deleted_at is not None}
+    )
+
+
+def snapshot_fields(row: Measurement) -> dict[str, Any]:
+    return {c: getattr(row, c) for c in schemas.Measurement.model_fields if c != "deleted"}
+
+
+async def get_measurement(
+    session: AsyncSession, principal: Principal, measurement_id: uuid.UUID, *, lock: bool = False
+) -> Measurement:
+    row = await session.get(Measurement, measurement_id, with_for_update=lock)
+    if row is None or row.deleted_at is not None or not principal.may_access(row.jurisdiction_code):
+        raise NotFound(f"Measurement {measurement_id} not found")
+    ensure_department(principal, row.department_id)
+    return row
+
+
+async def list_measurements(
+    session: AsyncSession,
+    principal: Principal,
+    page: PageParams,
+    *,
+    jurisdiction: str | None = None,
+    department_id: uuid.UUID | None = None,
+    indicator: str | None = None,
+    period: str | None = None,
+    status: str | None = None,
+    flagged: bool | None = None,
+) -> tuple[list[Measurement], str | None]:
+    stmt = select(Measurement).where(
+        Measurement.jurisdiction_code.in_(principal.jurisdictions),
+        Measurement.deleted_at.is_(None),
+    )
+    own = own_department(principal)
+    if own is not None:
+        if department_id is not None and department_id != own:
+            raise Forbidden("That is another department's data", code="other-department")
+        department_id = own
+    for column, value in (
+        (Measurement.jurisdiction_code, jurisdiction),
+        (Measurement.department_id, department_id),
+        (Measurement.indicator_code, indicator),
+        (Measurement.period, period),
+        (Measurement.status, status),
+        (Measurement.flagged, flagged),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return await paginate(session, stmt, Measurement.id, page)
+
+
+async def change_feed(
+    session: AsyncSession,
+    principal: Principal,
+    changed_since: str,
+    limit: int,
+    *,
+    jurisdiction: str | None = None,
+) -> tuple[list[Measurement], str]:
+    """Every change after the cursor in the order it was committed, deletions included."""
+    try:
+        after = 0 if changed_since in ("", "0") else int(decode_cursor(changed_since, int))
+    except (ValueError, TypeError) as exc:
+        raise Unprocessable(
+            "changed_since is not a cursor from this feed", code="bad-cursor"
+        ) from exc
+    stmt = select(Measurement).where(
+        Measurement.jurisdiction_code.in_(principal.jurisdictions),
+        Measurement.change_seq > after,
+    )
+    own = own_department(principal)
+    if own is not None:
+        stmt = stmt.where(Measurement.department_id == own)
+    if jurisdiction is not None:
+        stmt = stmt.where(Measurement.jurisdiction_code == jurisdiction)
+    rows = list((await session.scalars(stmt.order_by(Measurement.change_seq).limit(limit))).all())
+    last = rows[-1].change_seq if rows else after
+    return rows, encode_cursor(last)
+
+
+async def create_measurement(
+    session: AsyncSession, principal: Principal, data: schemas.MeasurementCreate
+) -> Measurement:
+    """One new value, through the same checks as an import of one row."""
+    ensure_writable(principal, data.jurisdiction_code)
+    body = {
+        "measurements": [
+            {
+                **data.model_dump(exclude={"jurisdiction_code", "evidence_url"}),
+                "evidence_url": str(data.evidence_url) if data.evidence_url else None,
+            }
+        ]
+    }
+    summary = await importer.run_import(
+        session,
+        principal,
+        data.jurisdiction_code,
+        io.BytesIO(json.dumps(body).encode()),
+        "json",
+        importer.Options(strategy="CREATE"),
+    )
+    if summary.conflicts:
+        conflict = summary.conflicts[0]
+        raise InvalidMeasurement(conflict.reason, field=conflict.field)
+    if summary.imported == 0:
+        raise MeasurementExists(
+            f"{data.indicator} / {data.department} / {data.period} has a value already; "
+            "change it with PATCH"
+        )
+    row = await session.scalar(
+        select(Measurement)
+        .join(Department, Department.id == Measurement.department_id)
+        .where(
+            Measurement.jurisdiction_code == data.jurisdiction_code,
+            Measurement.indicator_code == data.indicator,
+            Department.code == data.department,
+            Measurement.period == data.period,
+        )
+    )
+    assert row is not None
+    record_change(session, principal, "measurement.created", row)
+    return row
+
+
+async def _touch(session: AsyncSession, row: Measurement, principal: Principal) -> None:
+    """Number the change for the feed (under the writers' lock, held until commit)."""
+    await importer.lock_measurements(session)
+    row.change_seq = await importer.next_change_seq(session)
+    row.version += 1
+    row.updated_by = principal.subject
+    row.updated_at = utcnow()
+    await session.flush()
+
+
+async def update_measurement(
+    session: AsyncSession,
+    principal: Principal,
+    measurement_id: uuid.UUID,
+    data: schemas.MeasurementUpdate,
+) -> Measurement:
+    """Correct a value or its notes; a changed value needs verifying again."""
+    row = await get_measurement(session, principal, measurement_id, lock=True)
+    if row.status == "verified":
+        raise MeasurementLocked("A verified value is locked; an admin may unlock it")
+    changes = data.model_dump(exclude_unset=True)
+    if "value" in changes and changes["value"] is None:
+        raise Unprocessable("'value' cannot be null", code="null-not-allowed")
+    if "evidence_url" in changes and changes["evidence_url"] is not None:
+        changes["evidence_url"] = str(changes["evidence_url"])
+    before = snapshot(row)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.status, row.status_reason = "submitted", None
+    await _touch(session, row, principal)
+    record_change(session, principal, "measurement.updated", row, before=before)
+    return row
+
+
+async def delete_measurement(
+    session: AsyncSession, principal: Principal, measurement_id: uuid.UUID
+) -> None:
+    row = await get_measurement(session, principal, measurement_id, lock=True)
+    if row.status == "verified":
+        raise MeasurementLocked("A verified value is locked; an admin may unlock it")
+    before = snapshot(row)
+    row.deleted_at = utcnow()
+    await _touch(session, row, principal)
+    record_change(session, principal, "measurement.deleted", row, before=before, after=None)
+
+
+async def _transition(
+    session: AsyncSession,
+    principal: Principal,
+    measurement_id: uuid.UUID,
+    *,
+    allowed_from: tuple[str, ...],
+    to: str,
+    reason: str | None,
+    action: str,
+) -> Measurement:
+    row = await get_measurement(session, principal, measurement_id, lock=True)
+    if row.status not in allowed_from:
+        raise WrongStatus(f"The value is {row.status}; it must be {' or '.join(allowed_from)}")
+    before = snapshot(row)
+    row.status, row.status_reason = to, reason
+    await _touch(session, row, principal)
+    record_change(session, principal, action, row, before=before)
+    return row
+
+
+async def verify(
+    session: AsyncSession, principal: Principal, measurement_id: uuid.UUID
+) -> Measurement:
+    """Accept a submitted value; it is locked from then on."""
+    row = await _transition(
+        session,
+        principal,
+        measurement_id,
+        allowed_from=("submitted",),
+        to="verified",
+        reason=None,
+        action="measurement.verified",
+    )
+    await _announce(session, row, "measurement.verified")
+    return row
+
+
+async def return_for_correction(
+    session: AsyncSession, principal: Principal, measurement_id: uuid.UUID, reason: str
+) -> Measurement:
+    row = await _transition(
+        session,
+        principal,
+        measurement_id,
+        allowed_from=("submitted",),
+        to="returned",
+        reason=reason,
+        action="measurement.returned",
+    )
+    await _announce(session, row, "measurement.returned")
+    return row
+
+
+async def unlock(
+    session: AsyncSession, principal: Principal, measurement_id: uuid.UUID, reason: str
+) -> Measurement:
+    """An admin reopens a verified value for correction; the reason is audited."""
+    return await _transition(
+        session,
+        principal,
+        measurement_id,
+        allowed_from=("verified",),
+        to="submitted",
+        reason=reason,
+        action="measurement.unlocked",
+    )
+
+
+async def set_flag(
+    session: AsyncSession,
+    principal: Principal,
+    measurement_id: uuid.UUID,
+    *,
+    flagged: bool,
+    reason: str | None,
+) -> Measurement:
+    """Mark a value for follow-up (or clear the mark); it does not change the value."""
+    row = await get_measurement(session, principal, measurement_id, lock=True)
+    before = snapshot(row)
+    row.flagged, row.flag_reason = flagged, reason
+    await _touch(session, row, principal)
+    record_change(
+        session,
+        principal,
+        "measurement.flagged" if flagged else "measurement.unflagged",
+        row,
+        before=before,
+    )
+    return row
+
+
+async def _announce(session: AsyncSession, row: Measurement, event_type: str) -> None:
+    department_code = await session.scalar(
+        select(Department.code).where(Department.id == row.department_id)
+    )
+    await emit(
+        session,
+        event_type,
+        aggregate=f"measurement:{row.id}",
+        jurisdiction_code=row.jurisdiction_code,
+        data={
+            "measurement_id": str(row.id),
+            "indicator": row.indicator_code,
+            "department_id": str(row.department_id),
+            "department": department_code,
+            "period": row.period,
+            "value": row.value,
+            "status": row.status,
+            "reason": row.status_reason,
+            "change_seq": row.change_seq,
+        },
+    )
+
+
+async def announce_import(
+    session: AsyncSession, jurisdiction_code: str, summary: importer.Summary
+) -> None:
+    """One `measurements.imported` per import that changed anything (never one per row)."""
+    if not summary.written or summary.cursor is None:
+        return
+    await emit(
+        session,
+        "measurements.imported",
+        aggregate=f"measurements:{jurisdiction_code}",
+        jurisdiction_code=jurisdiction_code,
+        data={
+            "imported": summary.imported,
+            "updated": summary.updated,
+            "deleted": summary.deleted,
+            "ignored": summary.ignored,
+            "strategy": summary.options.strategy,
+            "departments": summary.departments,
+            "periods": summary.periods,
+            "cursor": encode_cursor(summary.cursor),
+        },
+    )
+
+
+async def export_records(
+    db: Database,
+    principal: Principal,
+    jurisdiction_code: str,
+    *,
+    department_id: uuid.UUID | None,
+    indicator: str | None,
+    period: str | None,
+) -> AsyncIterator[dict[str, Any]]:
+    """The current values (not deleted), in a stable order, as the import formats take them."""
+    own = own_department(principal)
+    if own is not None:
+        if department_id is not None and department_id != own:
+            raise Forbidden("That is another department's data", code="other-department")
+        department_id = own
+    stmt = (
+        select(
+            Measurement.indicator_code,
+            Department.code,
+            Measurement.period,
+            Measurement.value,
+            Measurement.comment,
+            Measurement.source_system,
+            Measurement.evidence_url,
+        )
+        .join(Department, Department.id == Measurement.department_id)
+        .where(
+            Measurement.jurisdiction_code == jurisdiction_code,
+            Measurement.deleted_at.is_(None),
+        )
+        .order_by(Measurement.indicator_code, Department.code, Measurement.period)
+    )
+    if department_id is not None:
+        stmt = stmt.where(Measurement.department_id == department_id)
+    if indicator is not None:
+        stmt = stmt.where(Measurement.indicator_code == indicator)
+    if period is not None:
+        stmt = stmt.where(Measurement.period == period)
+    async with db.session(read_only=True) as session:
+        result = await session.stream(stmt.execution_options(yield_per=2000))
+        async for row in result:
+            yield dict(zip(formats.CSV_COLUMNS, row, strict=True))
