@@ -188,7 +188,8 @@ async def get_import_job(
         raise NotFound(f"Import job {job_id} not found")
     if principal.role != "admin" and job.created_by != principal.subject:
         raise NotFound(f"Import job {job_id} not found")
-    return schemas.ImportJob.model_validate(job)
+    view = schemas.ImportJob.model_validate(job)
+    return view.model_copy(update={"rows_done": jobs.rows_done(job)})
 
 
 @router.get("/export", responses=responses(Unauthorized, Forbidden), response_model=None)

@@ -18,7 +18,7 @@ import math
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NamedTuple
 
 import ijson
 
@@ -46,8 +46,9 @@ class InvalidImportFile(Unprocessable):
     title = "The import file cannot be read"
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
+    """A row that passed its own checks, in the staging table's column order."""
+
     row: int
     indicator: str
     department: str

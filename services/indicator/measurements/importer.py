@@ -326,11 +326,12 @@ async def _import(
     await connection.execute(text(_resolve_sql(postgres)), params)
     await _refuse_other_departments(connection, principal)
 
-    counts = dict(
-        (await connection.execute(text("SELECT action, count(*) FROM import_resolved GROUP BY 1")))
-        .tuples()
-        .all()
-    )
+    counts: dict[str, int] = {
+        action: n
+        for action, n in await connection.execute(
+            text("SELECT action, count(*) FROM import_resolved GROUP BY action")
+        )
+    }
     found = (
         await connection.execute(
             text(

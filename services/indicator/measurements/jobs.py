@@ -18,6 +18,14 @@ from services.indicator.measurements import service as measurement_service
 from services.indicator.models import ImportJob
 
 log = structlog.get_logger("govperf.indicator.imports")
+# Rows done of the jobs running in this process. The import's transaction is open while it
+# runs, and SQLite has one writer, so progress there is kept here and read by GET; on
+# PostgreSQL it is written to the job row as well, for other replicas.
+PROGRESS: dict[uuid.UUID, int] = {}
+
+
+def rows_done(job: ImportJob) -> int:
+    return max(job.rows_done, PROGRESS.get(job.id, 0))
 
 
 async def create_job(
@@ -65,8 +73,12 @@ async def run_job(
         total = formats.count_rows(source, fmt)
         await _set(db, job_id, status="running", rows_total=total)
 
+        postgres = db.engine.dialect.name == "postgresql"
+
         async def progress(done: int) -> None:
-            await _set(db, job_id, rows_done=done)
+            PROGRESS[job_id] = done
+            if postgres:
+                await _set(db, job_id, rows_done=done)
 
         async with db.session() as session:
             job = await session.get(ImportJob, job_id)
@@ -110,4 +122,5 @@ async def run_job(
             finished_at=utcnow(),
         )
     finally:
+        PROGRESS.pop(job_id, None)
         source.close()
