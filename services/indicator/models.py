@@ -120,6 +120,9 @@ class Measurement(IdMixin, JurisdictionMixin, Base):
         Index("ix_measurements_department_period", "department_id", "period"),
     )
 
+    # Not indexed alone: the natural key's unique index leads with it (one index less to
+    # maintain on every imported row).
+    jurisdiction_code: Mapped[str] = mapped_column(String(12), nullable=False)
     indicator_code: Mapped[str] = mapped_column(String(64), nullable=False)
     department_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("departments.id", ondelete="RESTRICT"), nullable=False

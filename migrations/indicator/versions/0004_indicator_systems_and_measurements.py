@@ -171,14 +171,10 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_measurements_department_period", ["department_id", "period"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_measurements_jurisdiction_code"), ["jurisdiction_code"], unique=False
-        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("measurements", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_measurements_jurisdiction_code"))
         batch_op.drop_index("ix_measurements_department_period")
         batch_op.drop_index("ix_measurements_change_seq")
 

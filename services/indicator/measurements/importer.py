@@ -32,6 +32,8 @@ Strategy = Literal["CREATE", "UPDATE", "CREATE_AND_UPDATE", "DELETE"]
 STRATEGIES: tuple[Strategy, ...] = ("CREATE", "UPDATE", "CREATE_AND_UPDATE", "DELETE")
 CHUNK_ROWS = 5000
 MAX_LISTED_CONFLICTS = 1000
+ANALYZE_AFTER = 5000
+WORK_MEM = "64MB"
 LOCK_KEY = 0x6D656173  # "meas": the measurement writers' advisory lock
 STAGE_COLUMNS = (
     "row_no",
@@ -219,7 +221,7 @@ WITH joined AS (
     END AS action
   FROM checked
 )
-SELECT decided.*,
+SELECT row_no, action, conflict_field, conflict_reason, department_id, existing_id,
   CASE WHEN action IN ('create', 'revive', 'update', 'delete') THEN
     :base + SUM(CASE WHEN action IN ('create', 'revive', 'update', 'delete') THEN 1 ELSE 0 END)
       OVER (ORDER BY row_no ROWS UNBOUNDED PRECEDING) - 1
@@ -231,28 +233,28 @@ FROM decided
 def _merge_sql(postgres: bool) -> list[str]:
     new_id = "gen_random_uuid()" if postgres else "lower(hex(randomblob(16)))"
     changed_columns = """
-  value = r.value,
-  comment = CASE WHEN r.action = 'revive' THEN r.comment
-                 ELSE COALESCE(r.comment, measurements.comment) END,
-  source_system = CASE WHEN r.action = 'revive' THEN r.source_system
-                       ELSE COALESCE(r.source_system, measurements.source_system) END,
-  evidence_url = CASE WHEN r.action = 'revive' THEN r.evidence_url
-                      ELSE COALESCE(r.evidence_url, measurements.evidence_url) END,
+  value = s.value,
+  comment = CASE WHEN r.action = 'revive' THEN s.comment
+                 ELSE COALESCE(s.comment, measurements.comment) END,
+  source_system = CASE WHEN r.action = 'revive' THEN s.source_system
+                       ELSE COALESCE(s.source_system, measurements.source_system) END,
+  evidence_url = CASE WHEN r.action = 'revive' THEN s.evidence_url
+                      ELSE COALESCE(s.evidence_url, measurements.evidence_url) END,
   status = 'submitted', status_reason = NULL, deleted_at = NULL,"""
     return [
         f"""
 INSERT INTO measurements (id, jurisdiction_code, indicator_code, department_id, period, value,
   comment, source_system, evidence_url, status, flagged, version, change_seq, updated_by,
   created_at, updated_at)
-SELECT {new_id}, :jurisdiction, indicator_code, department_id, period, value, comment,
-  source_system, evidence_url, 'submitted', false, 1, change_seq, :actor, :now, :now
-FROM import_resolved WHERE action = 'create'
+SELECT {new_id}, :jurisdiction, s.indicator_code, r.department_id, s.period, s.value, s.comment,
+  s.source_system, s.evidence_url, 'submitted', false, 1, r.change_seq, :actor, :now, :now
+FROM import_resolved r JOIN import_stage s ON s.row_no = r.row_no WHERE r.action = 'create'
 """,
         f"""
 UPDATE measurements SET {changed_columns}
   version = measurements.version + 1, change_seq = r.change_seq, updated_by = :actor,
   updated_at = :now
-FROM import_resolved r
+FROM import_resolved r JOIN import_stage s ON s.row_no = r.row_no
 WHERE r.existing_id = measurements.id AND r.action IN ('update', 'revive')
 """,
         """
@@ -320,6 +322,11 @@ async def _import(
     if summary.rows == 0:
         raise formats.InvalidImportFile("The file holds no measurements")
 
+    if postgres:
+        # The planner needs the staged rows' statistics to join them well, and room to sort
+        # them in memory.
+        await connection.execute(text("ANALYZE import_stage"))
+        await connection.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     await lock_measurements(session)
     base = await next_change_seq(session)
     params = {"jurisdiction": jurisdiction_code, "strategy": options.strategy, "base": base}
@@ -335,9 +342,10 @@ async def _import(
     found = (
         await connection.execute(
             text(
-                "SELECT row_no, conflict_field, conflict_reason, indicator_code, "
-                "department_code, period, value FROM import_resolved "
-                "WHERE action = 'conflict' ORDER BY row_no LIMIT :limit"
+                "SELECT r.row_no, r.conflict_field, r.conflict_reason, s.indicator_code, "
+                "s.department_code, s.period, s.value FROM import_resolved r "
+                "JOIN import_stage s ON s.row_no = r.row_no "
+                "WHERE r.action = 'conflict' ORDER BY r.row_no LIMIT :limit"
             ),
             {"limit": MAX_LISTED_CONFLICTS},
         )
@@ -374,13 +382,18 @@ async def _import(
         scope = (
             await connection.execute(
                 text(
-                    "SELECT DISTINCT department_code, period FROM import_resolved "
-                    "WHERE action IN ('create', 'revive', 'update', 'delete')"
+                    "SELECT DISTINCT s.department_code, s.period FROM import_resolved r "
+                    "JOIN import_stage s ON s.row_no = r.row_no "
+                    "WHERE r.action IN ('create', 'revive', 'update', 'delete')"
                 )
             )
         ).all()
         summary.departments = sorted({r[0] for r in scope})
         summary.periods = sorted({r[1] for r in scope})
+        if postgres and changed >= ANALYZE_AFTER:
+            # Autovacuum would get to it within a minute; the next import should not plan
+            # its join against statistics from before this one.
+            await connection.execute(text("ANALYZE measurements"))
     return summary
 
 
@@ -415,9 +428,10 @@ async def _refuse_other_departments(connection: AsyncConnection, principal: Prin
     other = (
         await connection.execute(
             text(
-                "SELECT row_no, department_code FROM import_resolved "
-                "WHERE department_id IS NOT NULL AND department_id <> :own "
-                "ORDER BY row_no LIMIT 1"
+                "SELECT r.row_no, s.department_code FROM import_resolved r "
+                "JOIN import_stage s ON s.row_no = r.row_no "
+                "WHERE r.department_id IS NOT NULL AND r.department_id <> :own "
+                "ORDER BY r.row_no LIMIT 1"
             ).bindparams(bindparam("own", type_=Uuid())),
             {"own": own},
         )
