@@ -1,4 +1,4 @@
-"""`govperf up | serve | dispatch | migrate | token | seed-demo | export-schema`."""
+"""`govperf up | serve | dispatch | migrate | token | seed-demo | import | export-schema`."""
 
 from __future__ import annotations
 
@@ -115,6 +115,45 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     gateway = settings_class("gateway")()
     seed(args.url or f"http://{gateway.host}:{gateway.port}", log=_say)
     return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from govperf import importer
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"govperf import: no such file {path}", file=sys.stderr)
+        return 2
+    try:
+        fmt = importer.file_format(path, args.format)
+    except ValueError as exc:
+        print(f"govperf import: {exc}", file=sys.stderr)
+        return 2
+    settings = ComponentSettings()
+    token = args.token or os.environ.get("GOVPERF_TOKEN")
+    if not token:
+        if settings.env == "production":
+            print("govperf import: pass --token or set GOVPERF_TOKEN", file=sys.stderr)
+            return 2
+        token = mint_token(
+            settings.jwt_secret.get_secret_value(),
+            role="admin",
+            subject="govperf-import",
+            jurisdictions=[args.jurisdiction],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+    return importer.run(
+        path,
+        url=(args.url or settings.indicator_url).rstrip("/"),
+        token=token,
+        jurisdiction=args.jurisdiction,
+        fmt=fmt,
+        strategy=args.strategy,
+        dry_run=args.dry_run,
+        atomic=not args.no_atomic,
+        run_async=args.run_async,
+    )
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
@@ -319,6 +358,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("seed-demo", help="seed demo data through a running gateway")
     demo.add_argument("--url", help="gateway URL (default from settings)")
     demo.set_defaults(handler=cmd_seed_demo)
+
+    imports = commands.add_parser(
+        "import", help="import a measurements file (JSON, CSV or DHIS2) with a progress bar"
+    )
+    imports.add_argument("file")
+    imports.add_argument("--jurisdiction", default="231100", help="division code (231100)")
+    imports.add_argument(
+        "--format", choices=("json", "csv", "dhis2"), help="default from the file's extension"
+    )
+    imports.add_argument(
+        "--strategy",
+        choices=("CREATE", "UPDATE", "CREATE_AND_UPDATE", "DELETE"),
+        default="CREATE_AND_UPDATE",
+    )
+    imports.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    imports.add_argument(
+        "--no-atomic", action="store_true", help="write the good rows even if some conflict"
+    )
+    imports.add_argument(
+        "--async", dest="run_async", action="store_true", help="run as a job whatever the size"
+    )
+    imports.add_argument("--url", help="indicator service URL (default from settings)")
+    imports.add_argument(
+        "--token", help="bearer token (default $GOVPERF_TOKEN; outside production an admin one)"
+    )
+    imports.set_defaults(handler=cmd_import)
 
     schema = commands.add_parser("export-schema", help="write the gateway's GraphQL SDL")
     schema.add_argument("output", nargs="?", default="-")

@@ -102,6 +102,18 @@ def tree() -> list[dict[str, Any]]:
     )
 
 
+def system_body(
+    *, category: str = "economic", year: int = YEAR, jurisdiction: str = HEIHE
+) -> dict[str, Any]:
+    return {
+        "jurisdiction_code": jurisdiction,
+        "year": year,
+        "category": category,
+        "name": f"{year} {category}",
+        "nodes": tree(),
+    }
+
+
 async def create_system(
     client: httpx.AsyncClient,
     *,
