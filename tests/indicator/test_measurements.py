@@ -444,3 +444,40 @@ class TestJobs:
         assert job["status"] == "succeeded"
         assert (job["rows_done"], job["rows_total"]) == (1, 1)
         assert job["summary"]["imported"] == 1
+
+
+class TestRetriesAndEvents:
+    async def test_an_idempotency_key_replays_the_first_answer(self, stack: Stack) -> None:
+        client = stack.client("indicator")
+        await city(client, "FGW")
+        key = {**auth(), "Idempotency-Key": "sync-2026-03-31"}
+        first = await post_import(client, rows(("ECO.2", "FGW", "2026", 1)), headers=key)
+        again = await post_import(client, rows(("ECO.2", "FGW", "2026", 1)), headers=key)
+        assert again.json() == first.json() and first.json()["imported"] == 1
+        other = await post_import(client, rows(("ECO.2", "FGW", "2026", 2)), headers=key)
+        assert other.status_code == 422
+
+    async def test_one_event_per_import_not_per_row(self, stack: Stack) -> None:
+        from sqlalchemy import select
+
+        from services.indicator.models import COMMON
+
+        client = stack.client("indicator")
+        await city(client, "FGW")
+        await post_import(
+            client, rows(("ECO.2", "FGW", "2026", 1), ("ECO.1.1", "FGW", "2026Q1", 2))
+        )
+        await post_import(client, rows(("ECO.2", "FGW", "2026", 1)))  # changes nothing
+        async with stack.apps["indicator"].state.db.session(read_only=True) as session:
+            bodies = (
+                await session.scalars(
+                    select(COMMON.outbox.body).where(COMMON.outbox.type == "measurements.imported")
+                )
+            ).all()
+        [body] = bodies
+        data = json.loads(body)["data"]
+        assert (data["imported"], data["departments"], data["periods"]) == (
+            2,
+            ["FGW"],
+            ["2026", "2026Q1"],
+        )
