@@ -12,9 +12,9 @@ indicators. N distinct values (indicator × department × month) are then:
    until it has finished), timed from the first byte sent to the job's end;
 3. sent again (every row unchanged, so every row ignored);
 4. and, as the baseline measured in the same run, written by asyncpg's
-   `copy_records_to_table` into a bare table with the columns of `measurements` (no
-   checks, no merge, no indexes): the raw rate the target is a share of. The same COPY
-   into a table with `measurements`' indexes is shown for reference.
+   `copy_records_to_table`, fully formed, into `measurements` itself (emptied first): the
+   same rows into the same table, with no parsing, checking or merging — the raw rate the
+   target is a share of. The same COPY into a bare table (no keys, no indexes) is shown too.
 
 A measurement, not a test: it exits 1 only if the import does not write N rows.
 """
@@ -185,10 +185,11 @@ async def copy_baseline(
     rows: list[tuple[str, str, str, float]],
     departments: list[dict[str, Any]],
     *,
-    indexes: bool,
+    bare: bool,
 ) -> float:
-    """Seconds for asyncpg to COPY the same rows, fully formed, into a table with the
-    columns of `measurements`: bare (the raw rate), or with its indexes too."""
+    """Seconds for asyncpg to COPY the same rows, fully formed, into `measurements` itself
+    (emptied first: its keys, indexes and foreign key, where the import writes them), or
+    into a bare table with its columns and nothing else."""
     ids = {d["code"]: uuid.UUID(d["id"]) for d in departments}
     now = datetime.now(UTC)
     tuples = [
@@ -212,9 +213,13 @@ async def copy_baseline(
     )
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
-        table = "copy_indexed" if indexes else "copy_bare"
-        including = " INCLUDING ALL" if indexes else ""
-        await connection.execute(f"CREATE TABLE {table} (LIKE measurements{including})")
+        if bare:
+            table = "copy_bare"
+            await connection.execute(f"CREATE TABLE {table} (LIKE measurements)")
+        else:
+            table = "measurements"
+            await connection.execute("TRUNCATE measurements")
+            await connection.execute("CHECKPOINT")  # as fresh as the import's table was
         started = time.perf_counter()
         await connection.copy_records_to_table(table, records=tuples, columns=columns)
         return time.perf_counter() - started
@@ -273,14 +278,17 @@ async def run(args: argparse.Namespace) -> bool:
             f"(imported {again['imported']}, updated {again['updated']}, "
             f"ignored {again['ignored']})"
         )
-        copy_s = await copy_baseline(url_db, rows, departments, indexes=False)
+        copy_s = await copy_baseline(url_db, rows, departments, bare=False)
         copy_rate = args.rows / copy_s
         share = rate / copy_rate
-        indexed_s = await copy_baseline(url_db, rows, departments, indexes=True)
-        print(f"  raw COPY baseline     {copy_s:.2f} s, {copy_rate:,.0f} rows/s (bare table)")
+        bare_s = await copy_baseline(url_db, rows, departments, bare=True)
         print(
-            f"  COPY, with indexes    {indexed_s:.2f} s, {args.rows / indexed_s:,.0f} rows/s "
-            "(the table's unique keys and indexes; for reference)"
+            f"  raw COPY baseline     {copy_s:.2f} s, {copy_rate:,.0f} rows/s "
+            "(into measurements: its keys, indexes and foreign key)"
+        )
+        print(
+            f"  COPY, bare table      {bare_s:.2f} s, {args.rows / bare_s:,.0f} rows/s "
+            f"(no keys or indexes; the import is {rate / (args.rows / bare_s):.1%} of it)"
         )
         verdict = (
             "met (stretch too)"
@@ -307,7 +315,7 @@ async def run(args: argparse.Namespace) -> bool:
                     "resend_s": round(again_s, 3),
                     "copy_s": round(copy_s, 3),
                     "copy_rows_per_s": round(copy_rate),
-                    "copy_indexed_rows_per_s": round(args.rows / indexed_s),
+                    "copy_bare_rows_per_s": round(args.rows / bare_s),
                     "share_of_copy": round(share, 4),
                     "target_met": share >= TARGET_SHARE,
                 }

@@ -38,6 +38,7 @@ CSV_COLUMNS = (
 REQUIRED_COLUMNS = ("indicator", "department", "period")
 PERIOD = re.compile(r"^\d{4}(Q[1-4]|0[1-9]|1[0-2])?$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+MAX_KNOWN = 10_000
 LIMITS = {"comment": 4000, "source_system": 100, "evidence_url": 2000}
 
 
@@ -93,7 +94,13 @@ def _field(fields: dict[str, Any], name: str) -> str | None:
     return value if value and not value.isspace() else None
 
 
-def check_row(row_no: int, fields: dict[str, Any], *, value_required: bool) -> Row | Conflict:
+def check_row(
+    row_no: int,
+    fields: dict[str, Any],
+    *,
+    value_required: bool,
+    known: set[str] | None = None,
+) -> Row | Conflict:
     """One row's own checks; the first problem found is its conflict. (Called for every
     row of every import: written for speed.)"""
     indicator = _field(fields, "indicator")
@@ -105,12 +112,22 @@ def check_row(row_no: int, fields: dict[str, Any], *, value_required: bool) -> R
         return Conflict(row_no, "department", None, "department is required")
     if period is None:
         return Conflict(row_no, "period", None, "period is required")
-    if not CODE.match(indicator):
-        return Conflict(row_no, "indicator", indicator, "not a valid indicator code")
-    if not CODE.match(department):
-        return Conflict(row_no, "department", department, "not a valid department code")
-    if not PERIOD.match(period):
-        return Conflict(row_no, "period", period, "not a period (2026, 2026Q1 or 202603)")
+    # Codes and periods repeat across a file: `known` remembers those already checked.
+    if known is None or indicator not in known:
+        if not CODE.match(indicator):
+            return Conflict(row_no, "indicator", indicator, "not a valid indicator code")
+        if known is not None and len(known) < MAX_KNOWN:
+            known.add(indicator)
+    if known is None or department not in known:
+        if not CODE.match(department):
+            return Conflict(row_no, "department", department, "not a valid department code")
+        if known is not None and len(known) < MAX_KNOWN:
+            known.add(department)
+    if known is None or ("#" + period) not in known:
+        if not PERIOD.match(period):
+            return Conflict(row_no, "period", period, "not a period (2026, 2026Q1 or 202603)")
+        if known is not None and len(known) < MAX_KNOWN:
+            known.add("#" + period)
     comment = _field(fields, "comment")
     source_system = _field(fields, "source_system")
     evidence_url = _field(fields, "evidence_url")
@@ -226,8 +243,9 @@ def read_chunks(
     """The file's rows in chunks: (rows that passed their own checks, conflicts)."""
     rows: list[Row] = []
     conflicts: list[Conflict] = []
+    known: set[str] = set()  # at most MAX_KNOWN entries, whatever the file holds
     for row_no, fields in READERS[fmt](source):
-        checked = check_row(row_no, fields, value_required=value_required)
+        checked = check_row(row_no, fields, value_required=value_required, known=known)
         (rows if isinstance(checked, Row) else conflicts).append(checked)  # type: ignore[arg-type]
         if len(rows) + len(conflicts) >= chunk_size:
             yield rows, conflicts
