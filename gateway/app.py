@@ -12,6 +12,8 @@ from fastapi import FastAPI, Request, Response
 from httpx_aiohttp import HttpxAiohttpClient
 from strawberry.fastapi import GraphQLRouter
 
+from gateway.api_clients import KeyExchange
+from gateway.api_clients import router as api_clients_router
 from gateway.schema import ComponentHealth, build_schema
 from gateway.settings import Settings
 from gateway.upstream import forwarded_headers
@@ -23,7 +25,6 @@ from services.common.migrate import head_revision, upgrade_async
 from services.common.observability import Metrics, configure_logging
 
 PASSTHROUGH_REQUEST_HEADERS = (
-    "authorization",
     "content-type",
     "accept",
     "idempotency-key",
@@ -82,8 +83,10 @@ def create_app(
     app.state.verifier = TokenVerifier(settings)
     app.state.migration_head = head_revision("gateway")
     app.state.metrics = Metrics("gateway")
+    app.state.keys = KeyExchange()
     install_common(app, app.state.metrics)
     app.include_router(health_router("gateway", settings.version))
+    app.include_router(api_clients_router)
 
     async def gateway_health() -> ComponentHealth:
         try:
@@ -97,7 +100,7 @@ def create_app(
             "request": request,
             "settings": settings,
             "http": request.app.state.http,
-            "authorization": request.headers.get("authorization"),
+            "authorization": await request.app.state.keys.authorization(request),
             "gateway_health": gateway_health,
         }
 
@@ -115,7 +118,7 @@ def create_app(
         base_url = settings.service_urls().get(service)
         if base_url is None:
             raise NotFound(f"No service named '{service}'")
-        headers = forwarded_headers(None)
+        headers = forwarded_headers(await request.app.state.keys.authorization(request))
         headers.update(
             {h: v for h in PASSTHROUGH_REQUEST_HEADERS if (v := request.headers.get(h)) is not None}
         )

@@ -26,8 +26,6 @@ from govperf.demo_data import (
 from services.common.auth import mint_token
 from services.common.settings import ComponentSettings
 
-__all__ = ["DEPARTMENTS", "JURISDICTION", "seed", "seed_city"]
-
 Log = Callable[[str], None]
 SEED = 231100
 WHOLE_UNITS = frozenset({"件", "起", "人", "个", "家", "项"})

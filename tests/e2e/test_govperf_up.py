@@ -110,7 +110,27 @@ def test_up_serves_the_whole_platform_and_stops_cleanly(tmp_path: Path) -> None:
             headers={**auth(), "x-request-id": "e2e-trace-1"},
             timeout=10,
         )
-        assert len(departments.json()["items"]) == 21
+        assert len(departments.json()["items"]) == 40
+        systems = httpx.get(
+            f"{gateway}/api/indicator/v1/indicator-systems",
+            params={"status": "published"},
+            headers=auth(),
+            timeout=10,
+        )
+        assert sorted(s["category"] for s in systems.json()["items"]) == [
+            "districts",
+            "economic",
+            "law_enforcement",
+            "social_services",
+        ]
+        measurements = httpx.get(
+            f"{gateway}/api/indicator/v1/measurements",
+            params={"limit": 1},
+            headers=auth(),
+            timeout=10,
+        )
+        assert len(measurements.json()["items"]) == 1
+        assert up.wait_for("== demo city seeded: 40 departments"), up.output()
         assert (tmp_path / "var" / "indicator.db").exists()
         children = up.children()
         assert len(children) == len(COMPONENTS)
