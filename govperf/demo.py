@@ -29,8 +29,8 @@ from services.common.settings import ComponentSettings
 Log = Callable[[str], None]
 SEED = 231100
 WHOLE_UNITS = frozenset({"件", "起", "人", "个", "家", "项"})
-# (department, indicator, period, reason): the values sent back and marked for follow-up.
 VERIFIED_IN_JANUARY = ("HH-DRC", "HH-EDU", "HH-PSB", "HH-AIH")
+# (department, indicator, period, reason): the value sent back, and the one flagged.
 RETURNED = (
     "HH-HRS",
     "SOC.2.1.1",
@@ -131,7 +131,9 @@ def _value(rng: random.Random, node: dict[str, Any], department: str, factor: fl
     return round(value) if node["unit"] in WHOLE_UNITS else round(value, 2)
 
 
-def simulate(rng: random.Random, department: str, nodes: list[dict[str, Any]]) -> list[dict]:
+def simulate(
+    rng: random.Random, department: str, nodes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """A year of one department's values for every reported leaf, as import rows."""
     factor = rng.uniform(0.92, 1.06)  # how well this department does, all year
     values: dict[tuple[str, str], float] = {}

@@ -13,6 +13,7 @@ import pytest
 
 from govperf import demo
 from govperf.demo_data import CATEGORIES, DEPARTMENTS, SYSTEMS
+from services.indicator import scoring
 from services.indicator.scoring import references
 from services.indicator.systems import schemas
 from tests.harness import Stack, auth
@@ -116,6 +117,15 @@ def test_a_year_of_values_for_every_department_and_reported_leaf() -> None:
             assert row["value"] == int(row["value"]), row
         if leaf["unit"] == "%":
             assert row["value"] <= 100, row
+        rule = scoring.parse_rule(leaf["rule"])
+        target = leaf["_overrides"].get(row["department"], leaf["target"])
+        scoring.score(
+            rule,
+            weight=leaf["weight"],
+            polarity=leaf["polarity"],
+            value=row["value"],
+            target=target,
+        )  # raises ScoringError for a value that cannot be scored
     vetoes = [r["value"] for r in rows if units[r["indicator"]]["rule"]["method"] == "veto"]
     assert sum(vetoes) <= 2 and set(vetoes) <= {0, 1}
     bonuses = [r["value"] for r in rows if units[r["indicator"]]["rule"]["method"] == "bonus"]

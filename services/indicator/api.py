@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.common.auth import AdminOnly, CurrentPrincipal
 from services.common.errors import Forbidden, NotFound, Unauthorized, responses
@@ -24,8 +24,13 @@ async def list_departments(
     category: str | None = None,
     active: bool | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Code or name contains")] = None,
+    parent_id: uuid.UUID | None = None,
+    ids: Annotated[
+        list[uuid.UUID] | None,
+        Query(max_length=100, description="Batch get: repeat for each id (at most 100)"),
+    ] = None,
 ) -> Page[schemas.Department]:
-    """Departments of your jurisdictions, filtered and paginated."""
+    """Departments of your jurisdictions, filtered and paginated; `ids` fetches a batch."""
     rows, next_cursor = await department_service.list_departments(
         session,
         principal,
@@ -34,6 +39,8 @@ async def list_departments(
         category=category,
         active=active,
         search=q,
+        parent_id=parent_id,
+        ids=ids,
     )
     return Page(items=[schemas.Department.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -89,3 +96,16 @@ async def update_department(
     """Change a department's fields; only the fields sent change."""
     department = await department_service.update_department(session, principal, department_id, body)
     return schemas.Department.model_validate(department)
+
+
+@router.delete(
+    "/{department_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(Unauthorized, Forbidden, NotFound, department_service.DepartmentInUse),
+)
+async def delete_department(
+    session: SessionDep, principal: AdminOnly, department_id: uuid.UUID
+) -> Response:
+    """Delete a department nothing refers to yet (otherwise deactivate it)."""
+    await department_service.delete_department(session, principal, department_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

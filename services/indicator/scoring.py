@@ -231,19 +231,17 @@ def needs_target(rule: ScoringRule) -> bool:
 def validate_weight(rule: ScoringRule, weight: float) -> None:
     """Raise ``ValueError`` when ``weight`` does not suit ``rule``.
 
-    Veto and bonus rules sit outside the base 100 points, so they carry weight 0; every other
-    rule shares out the 100 and needs a weight above 0. Raising ``ValueError`` lets a pydantic
-    validator call this and report it as a 422 on the weight.
+    Veto and bonus rules sit outside the base 100 points, so they carry weight 0. Every other
+    rule shares out the 100; weight 0 there is an indicator that is reported and tracked but
+    not scored — typically an input of a formula (DHIS2's data elements behind an indicator).
+    Raising ``ValueError`` lets a pydantic validator call this and report it as a 422.
     """
     if not math.isfinite(weight) or weight < 0:
         raise ValueError(f"weight must be a finite number ≥ 0, got {weight}")
-    if isinstance(rule, Veto | Bonus):
-        if weight != 0:
-            raise ValueError(
-                f"weight must be 0 for a {rule.method} rule: it sits outside the base 100 points"
-            )
-    elif weight == 0:
-        raise ValueError(f"weight must be greater than 0 for a {rule.method} rule")
+    if isinstance(rule, Veto | Bonus) and weight != 0:
+        raise ValueError(
+            f"weight must be 0 for a {rule.method} rule: it sits outside the base 100 points"
+        )
 
 
 # --- scoring ----------------------------------------------------------------------------

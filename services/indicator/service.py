@@ -14,12 +14,17 @@ from services.common.errors import Conflict, Unprocessable
 from services.common.jurisdictions import ensure_writable, get_visible, get_writable, scoped
 from services.common.pagination import PageParams, paginate
 from services.indicator import schemas
-from services.indicator.models import Department
+from services.indicator.models import Department, Measurement
 
 
 class DepartmentCodeTaken(Conflict):
     code = "department-code-taken"
     title = "Department code already in use"
+
+
+class DepartmentInUse(Conflict):
+    code = "department-in-use"
+    title = "The department is referred to; deactivate it instead"
 
 
 class InvalidParent(Unprocessable):
@@ -36,9 +41,15 @@ async def list_departments(
     category: str | None = None,
     active: bool | None = None,
     search: str | None = None,
+    parent_id: uuid.UUID | None = None,
+    ids: list[uuid.UUID] | None = None,
 ) -> tuple[list[Department], str | None]:
     """Departments of the caller's jurisdictions, in creation order."""
     stmt = scoped(select(Department), Department, principal)
+    if parent_id is not None:
+        stmt = stmt.where(Department.parent_id == parent_id)
+    if ids:
+        stmt = stmt.where(Department.id.in_(ids))
     if jurisdiction is not None:
         stmt = stmt.where(Department.jurisdiction_code == jurisdiction)
     if category is not None:
@@ -136,3 +147,23 @@ async def update_department(
     await session.flush()
     record_change(session, principal, "department.updated", department, before=before)
     return department
+
+
+async def delete_department(
+    session: AsyncSession, principal: Principal, department_id: uuid.UUID
+) -> None:
+    """Only a department nothing refers to: no sub-departments, no measurements."""
+    department = await get_writable(
+        session, Department, department_id, principal, what="Department"
+    )
+    child = await session.scalar(select(Department.id).where(Department.parent_id == department_id))
+    if child is not None:
+        raise DepartmentInUse("It has sub-departments; move or delete them first")
+    value = await session.scalar(
+        select(Measurement.id).where(Measurement.department_id == department_id).limit(1)
+    )
+    if value is not None:
+        raise DepartmentInUse("It has measurements; set active to false instead")
+    record_change(session, principal, "department.deleted", department, after=None)
+    await session.delete(department)
+    await session.flush()

@@ -88,3 +88,32 @@ class TestDepartments:
         )
         assert response.status_code == 422
         assert response.json()["errors"][0]["location"] == ["body", "budget"]
+
+
+class TestBatchAndDelete:
+    async def test_batch_get_by_ids_and_children_of_a_parent(self, stack: Stack) -> None:
+        client = stack.client("indicator")
+        city = await factories.create_department(client, code="HH-GOV", category="districts")
+        edu = await factories.create_department(client, code="HH-EDU", parent_id=city["id"])
+        fin = await factories.create_department(client, code="HH-FIN", parent_id=city["id"])
+        await factories.create_department(client, code="HH-AIH", category="districts")
+        batch = await client.get(
+            "/v1/departments", params=[("ids", edu["id"]), ("ids", fin["id"])], headers=auth()
+        )
+        assert {d["code"] for d in batch.json()["items"]} == {"HH-EDU", "HH-FIN"}
+        children = await client.get(
+            "/v1/departments", params={"parent_id": city["id"]}, headers=auth()
+        )
+        assert {d["code"] for d in children.json()["items"]} == {"HH-EDU", "HH-FIN"}
+
+    async def test_delete_only_what_nothing_refers_to(self, stack: Stack) -> None:
+        client = stack.client("indicator")
+        city = await factories.create_department(client, code="HH-GOV", category="districts")
+        edu = await factories.create_department(client, code="HH-EDU", parent_id=city["id"])
+        refused = await client.delete(f"/v1/departments/{city['id']}", headers=auth())
+        assert refused.status_code == 409 and refused.json()["code"] == "department-in-use"
+        assert (
+            await client.delete(f"/v1/departments/{edu['id']}", headers=auth())
+        ).status_code == 204
+        gone = await client.get(f"/v1/departments/{edu['id']}", headers=auth())
+        assert gone.status_code == 404

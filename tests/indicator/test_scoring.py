@@ -611,12 +611,12 @@ class TestValidateWeight:
             validate_weight(rule, 1)
 
     @pytest.mark.parametrize("data", [RATIO, LINEAR, BANDS, SHORTFALL, INCIDENT, FORMULA])
-    def test_other_rules_need_weight_above_zero(self, data: dict[str, Any]) -> None:
+    def test_other_rules_take_any_weight_zero_meaning_tracked_not_scored(
+        self, data: dict[str, Any]
+    ) -> None:
         rule = parse_rule(data)
-        validate_weight(rule, 8)
-        validate_weight(rule, 0.5)
-        with pytest.raises(ValueError, match="weight must be greater than 0"):
-            validate_weight(rule, 0)
+        for weight in (8, 0.5, 0):
+            validate_weight(rule, weight)
 
     @pytest.mark.parametrize("weight", [-1, float("nan"), float("inf")])
     def test_weight_must_be_finite_and_not_negative(self, weight: float) -> None:
