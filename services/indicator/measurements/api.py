@@ -343,7 +343,7 @@ async def verify_measurement(
 ) -> schemas.Measurement:
     """Accept a submitted value; verified values are locked."""
     return measurement_service.view(
-        await measurement_service.verify(session, principal, measurement_id)
+        await measurement_service.review(session, principal, measurement_id, verdict="verified")
     )
 
 
@@ -355,8 +355,8 @@ async def return_measurement(
 ) -> schemas.Measurement:
     """Send a submitted value back to its department, saying why."""
     return measurement_service.view(
-        await measurement_service.return_for_correction(
-            session, principal, measurement_id, body.reason
+        await measurement_service.review(
+            session, principal, measurement_id, verdict="returned", reason=body.reason
         )
     )
 

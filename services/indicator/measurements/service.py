@@ -245,36 +245,26 @@ async def _transition(
     return row
 
 
-async def verify(
-    session: AsyncSession, principal: Principal, measurement_id: uuid.UUID
+async def review(
+    session: AsyncSession,
+    principal: Principal,
+    measurement_id: uuid.UUID,
+    *,
+    verdict: str,
+    reason: str | None = None,
 ) -> Measurement:
-    """Accept a submitted value; it is locked from then on."""
+    """Verify a submitted value (it is locked from then on) or return it with a reason;
+    either way the evaluation service hears of it."""
     row = await _transition(
         session,
         principal,
         measurement_id,
         allowed_from=("submitted",),
-        to="verified",
-        reason=None,
-        action="measurement.verified",
-    )
-    await _announce(session, row, "measurement.verified")
-    return row
-
-
-async def return_for_correction(
-    session: AsyncSession, principal: Principal, measurement_id: uuid.UUID, reason: str
-) -> Measurement:
-    row = await _transition(
-        session,
-        principal,
-        measurement_id,
-        allowed_from=("submitted",),
-        to="returned",
+        to=verdict,
         reason=reason,
-        action="measurement.returned",
+        action=f"measurement.{verdict}",
     )
-    await _announce(session, row, "measurement.returned")
+    await _announce(session, row, f"measurement.{verdict}")
     return row
 
 
