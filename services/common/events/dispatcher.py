@@ -142,6 +142,7 @@ class Dispatcher:
         self._gauges_at = 0.0
         self._stopping = False
         self._claim_query = self._build_claim_query()
+        self._claim_returning = self._build_claim_returning()
         self._target_checks: dict[str, tuple[float, str | None]] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -311,44 +312,72 @@ class Dispatcher:
             .with_for_update(of=d, skip_locked=True)
         )
 
+    def _claimed_columns(self, deliveries: Any) -> tuple[Any, ...]:
+        s, o = self.tables.subscriptions, self.tables.outbox
+        return (
+            deliveries.c.seq,
+            deliveries.c.attempts,
+            s.id.label("subscription_id"),
+            s.url,
+            s.kind,
+            s.secrets,
+            o.id.label("event_id"),
+            o.type,
+            o.body,
+            o.request_id,
+            o.created_at,
+        )
+
+    def _build_claim_returning(self) -> Any:
+        """PostgreSQL: claim, lease and read the claimed deliveries in one statement."""
+        d, s, o = self.tables.deliveries, self.tables.subscriptions, self.tables.outbox
+        table = d.__table__
+        claimed = self._claim_query.cte("claimed")
+        leased = (
+            update(table)
+            .where(table.c.seq == claimed.c.seq)
+            .values(status="delivering", lease_until=bindparam("lease", type_=UTCDateTime()))
+            .returning(table.c.seq, table.c.attempts, table.c.subscription_id, table.c.event_seq)
+            .cte("leased")
+        )
+        return (
+            select(*self._claimed_columns(leased))
+            .join(s, s.id == leased.c.subscription_id)
+            .join(o, o.seq == leased.c.event_seq)
+            .order_by(leased.c.seq)
+        )
+
     async def _claim(self) -> list[Claimed]:
         d, s, o = self.tables.deliveries, self.tables.subscriptions, self.tables.outbox
         now = utcnow()
+        lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
         async with self.db.session() as session:
             if self.db.engine.dialect.name == "postgresql":
                 # Statistics of a young or bursting queue are stale (it looked empty when last
                 # analysed), and a plan that scans it per candidate row is quadratic; index
                 # paths are right at every size.
                 await session.execute(text("SET LOCAL enable_seqscan = off"))
-            seqs = (await session.scalars(self._claim_query, {"now": now})).all()
-            if not seqs:
-                await session.rollback()
-                return []
-            lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
-            await session.execute(
-                update(d).where(d.seq.in_(seqs)).values(status="delivering", lease_until=lease)
-            )
-            rows = (
+                rows = (
+                    await session.execute(self._claim_returning, {"now": now, "lease": lease})
+                ).all()
+            else:
+                seqs = (await session.scalars(self._claim_query, {"now": now})).all()
+                if not seqs:
+                    await session.rollback()
+                    return []
                 await session.execute(
-                    select(
-                        d.seq,
-                        d.attempts,
-                        s.id.label("subscription_id"),
-                        s.url,
-                        s.kind,
-                        s.secrets,
-                        o.id.label("event_id"),
-                        o.type,
-                        o.body,
-                        o.request_id,
-                        o.created_at,
-                    )
-                    .join(s, s.id == d.subscription_id)
-                    .join(o, o.seq == d.event_seq)
-                    .where(d.seq.in_(seqs))
-                    .order_by(d.seq)
+                    update(d).where(d.seq.in_(seqs)).values(status="delivering", lease_until=lease)
                 )
-            ).all()
+                table = d.__table__
+                rows = (
+                    await session.execute(
+                        select(*self._claimed_columns(table))
+                        .join(s, s.id == d.subscription_id)
+                        .join(o, o.seq == d.event_seq)
+                        .where(d.seq.in_(seqs))
+                        .order_by(d.seq)
+                    )
+                ).all()
             await session.commit()
         return [
             Claimed(
