@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import string
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, cast
@@ -70,7 +71,7 @@ class InvalidFormula(Unprocessable):
 # --- syntax tree ------------------------------------------------------------------------
 
 
-class Expression:
+class Expression(ABC):
     """A parsed formula. Nodes are immutable, compare by structure and are hashable.
 
     ``str()`` renders the canonical form: single spaces around binary operators and only the
@@ -79,9 +80,9 @@ class Expression:
 
     __slots__ = ()
 
+    @abstractmethod
     def references(self) -> frozenset[str]:
         """The indicator codes this expression refers to."""
-        raise NotImplementedError
 
     def evaluate(self, values: Mapping[str, float]) -> float | None:
         """The value for ``values`` (code → measured value), or None when it has none.
@@ -94,8 +95,8 @@ class Expression:
             return None
         return result
 
-    def _evaluate(self, values: Mapping[str, float]) -> float | None:
-        raise NotImplementedError
+    @abstractmethod
+    def _evaluate(self, values: Mapping[str, float]) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)

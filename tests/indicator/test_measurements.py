@@ -104,6 +104,7 @@ class TestImportStrategies:
             (("ECO", "FGW", "2026", 1), "indicator", "a dimension"),
             (("ECO.1.1", "FGW", "2026Q5", 1), "period", "not a period"),
             (("ECO.1.1", "FGW", "2026Q1", None), "value", "value is required"),
+            (("ECO.2", "FGW", "2026", 91), "row", "repeats row 1"),
         ],
     )
     async def test_one_bad_row_rejects_an_atomic_import(

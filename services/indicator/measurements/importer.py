@@ -148,8 +148,15 @@ async def _stage(connection: AsyncConnection, rows: list[formats.Row], postgres:
     )
 
 
-def _resolve_sql(postgres: bool) -> str:
+def _resolve_sql(postgres: bool, *, repeats: bool) -> str:
+    """`repeats`: whether the file names some key twice (the window that finds each key's
+    first row costs a sort of the whole file, so it runs only then)."""
     distinct = "IS DISTINCT FROM" if postgres else "IS NOT"
+    first_row = (
+        "MIN(s.row_no) OVER (PARTITION BY s.indicator_code, s.department_code, s.period)"
+        if repeats
+        else "s.row_no"
+    )
     return f"""
 CREATE TEMP TABLE import_resolved {"ON COMMIT DROP" if postgres else ""} AS
 WITH joined AS (
@@ -161,8 +168,7 @@ WITH joined AS (
           OR COALESCE(s.comment, m.comment) {distinct} m.comment
           OR COALESCE(s.source_system, m.source_system) {distinct} m.source_system
           OR COALESCE(s.evidence_url, m.evidence_url) {distinct} m.evidence_url) AS changed,
-         MIN(s.row_no) OVER (PARTITION BY s.indicator_code, s.department_code, s.period)
-           AS first_row
+         {first_row} AS first_row
   FROM import_stage s
   LEFT JOIN departments d
     ON d.jurisdiction_code = :jurisdiction AND d.code = s.department_code
@@ -222,10 +228,8 @@ WITH joined AS (
   FROM checked
 )
 SELECT row_no, action, conflict_field, conflict_reason, department_id, existing_id,
-  CASE WHEN action IN ('create', 'revive', 'update', 'delete') THEN
-    :base + SUM(CASE WHEN action IN ('create', 'revive', 'update', 'delete') THEN 1 ELSE 0 END)
-      OVER (ORDER BY row_no ROWS UNBOUNDED PRECEDING) - 1
-  END AS change_seq
+  CASE WHEN action IN ('create', 'revive', 'update', 'delete') THEN :base + row_no END
+    AS change_seq
 FROM decided
 """
 
@@ -331,7 +335,13 @@ async def _import(
     await lock_measurements(session)
     base = await next_change_seq(session)
     params = {"jurisdiction": jurisdiction_code, "strategy": options.strategy, "base": base}
-    await connection.execute(text(_resolve_sql(postgres)), params)
+    repeats = await connection.scalar(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM import_stage "
+            "GROUP BY indicator_code, department_code, period HAVING count(*) > 1)"
+        )
+    )
+    await connection.execute(text(_resolve_sql(postgres, repeats=bool(repeats))), params)
     if bulk:
         await _plan_for_bulk(connection, on=False)
     await _refuse_other_departments(connection, principal)
@@ -381,7 +391,12 @@ async def _import(
             await connection.execute(
                 text(statement).bindparams(bindparam("now", type_=UTCDateTime())), merge_params
             )
-        summary.cursor = base + changed - 1
+        summary.cursor = await connection.scalar(
+            text(
+                "SELECT max(change_seq) FROM import_resolved "
+                "WHERE action IN ('create', 'revive', 'update', 'delete')"
+            )
+        )
         scope = (
             await connection.execute(
                 text(
