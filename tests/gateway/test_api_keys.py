@@ -92,3 +92,28 @@ class TestApiKeys:
             "/v1/api-clients", headers=auth(), json={**body, "department_id": None}
         )
         assert no_department.status_code == 422
+
+    async def test_the_list_pages_only_through_your_jurisdictions_keys(self, stack: Stack) -> None:
+        for n in range(3):
+            response = await stack.gateway.post(
+                "/v1/api-clients",
+                headers=auth(jurisdictions=(HARBIN,)),
+                json={"name": f"门户{n}", "role": "portal", "jurisdiction_code": HARBIN},
+            )
+            assert response.status_code == 201
+        mine = []
+        for n in range(3):
+            response = await stack.gateway.post(
+                "/v1/api-clients",
+                headers=auth(),
+                json={"name": f"应用{n}", "role": "citizen_app", "jurisdiction_code": HEIHE},
+            )
+            mine.append(response.json()["id"])
+        first = await stack.gateway.get("/v1/api-clients", params={"limit": 2}, headers=auth())
+        second = await stack.gateway.get(
+            "/v1/api-clients",
+            params={"limit": 2, "cursor": first.json()["next_cursor"]},
+            headers=auth(),
+        )
+        seen = [c["id"] for c in first.json()["items"] + second.json()["items"]]
+        assert seen == mine and second.json()["next_cursor"] is None

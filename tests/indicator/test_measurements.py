@@ -482,3 +482,27 @@ class TestRetriesAndEvents:
             ["FGW"],
             ["2026", "2026Q1"],
         )
+
+
+class TestBadInputToOneValue:
+    async def test_a_too_long_link_or_a_nul_is_422(self, stack: Stack) -> None:
+        client = stack.client("indicator")
+        await city(client, "FGW")
+        await post_import(client, rows(("ECO.2", "FGW", "2026", 1)))
+        [value] = (await client.get("/v1/measurements", headers=auth())).json()["items"]
+        url = f"/v1/measurements/{value['id']}"
+        long_link = "https://evidence.example/" + "a" * 2000
+        for body in ({"evidence_url": long_link}, {"comment": "a\x00b"}):
+            response = await client.patch(url, headers=auth(), json=body)
+            assert response.status_code == 422, body
+
+    async def test_a_token_whose_department_is_not_an_id_is_403_before_any_export(
+        self, stack: Stack
+    ) -> None:
+        client = stack.client("indicator")
+        response = await client.get(
+            "/v1/measurements/export",
+            params={"jurisdiction": HEIHE},
+            headers=auth("department", department_id="not-an-id"),
+        )
+        assert response.status_code == 403 and response.json()["code"] == "other-department"

@@ -237,3 +237,28 @@ class TestLifecycle:
             f"/v1/indicator-systems/{draft['id']}", headers=auth(jurisdictions=(HARBIN,))
         )
         assert other.status_code == 404
+
+    async def test_drafts_are_for_the_offices_admins_only(self, stack: Stack) -> None:
+        client = stack.client("indicator")
+        draft = (await create_system(client)).json()
+        for role in ("department", "portal", "citizen_app"):
+            seen = await client.get(f"/v1/indicator-systems/{draft['id']}", headers=auth(role))
+            assert seen.status_code == 404, role
+            listed = await client.get("/v1/indicator-systems", headers=auth(role))
+            assert listed.json()["items"] == [], role
+
+
+class TestApplyingWeights:
+    async def test_shares_cannot_give_a_bonus_points_in_the_base_100(self, stack: Stack) -> None:
+        client = stack.client("indicator")
+        system = (await create_system(client)).json()
+        response = await client.post(
+            f"/v1/indicator-systems/{system['id']}/weights",
+            headers=auth(),
+            json={
+                "parent": "SOC",
+                "weights": {"SOC.1": 0.4, "SOC.2": 0.3, "SOC.B": 0.3, "SOC.V": 0.0},
+            },
+        )
+        assert response.status_code == 422
+        assert "weight must be 0 for a bonus rule" in response.json()["detail"]

@@ -205,6 +205,7 @@ async def export_measurements(
     """The current values in exactly the format the import takes: re-importing an export
     changes nothing."""
     ensure_writable(principal, jurisdiction)
+    measurement_service.own_department(principal)  # a bad token is 403 now, not mid-stream
     if department_id is not None:
         measurement_service.ensure_department(principal, department_id)
     records = measurement_service.export_records(

@@ -39,6 +39,7 @@ REQUIRED_COLUMNS = ("indicator", "department", "period")
 PERIOD = re.compile(r"^\d{4}(Q[1-4]|0[1-9]|1[0-2])?$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 MAX_KNOWN = 10_000
+EXTRA_CELLS = "\x00extra"  # a CSV row with more cells than the header has columns
 LIMITS = {"comment": 4000, "source_system": 100, "evidence_url": 2000}
 
 
@@ -79,7 +80,7 @@ def _text(value: Any) -> str | None:
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError("not a number")
     number = float(value)  # ints, floats, and the strings DHIS2 sends
     if not math.isfinite(number):
@@ -103,6 +104,8 @@ def check_row(
 ) -> Row | Conflict:
     """One row's own checks; the first problem found is its conflict. (Called for every
     row of every import: written for speed.)"""
+    if EXTRA_CELLS in fields:
+        return Conflict(row_no, "row", None, fields[EXTRA_CELLS])
     indicator = _field(fields, "indicator")
     department = _field(fields, "department")
     period = _field(fields, "period")
@@ -114,17 +117,17 @@ def check_row(
         return Conflict(row_no, "period", None, "period is required")
     # Codes and periods repeat across a file: `known` remembers those already checked.
     if known is None or indicator not in known:
-        if not CODE.match(indicator):
+        if not CODE.fullmatch(indicator):
             return Conflict(row_no, "indicator", indicator, "not a valid indicator code")
         if known is not None and len(known) < MAX_KNOWN:
             known.add(indicator)
     if known is None or department not in known:
-        if not CODE.match(department):
+        if not CODE.fullmatch(department):
             return Conflict(row_no, "department", department, "not a valid department code")
         if known is not None and len(known) < MAX_KNOWN:
             known.add(department)
     if known is None or ("#" + period) not in known:
-        if not PERIOD.match(period):
+        if not PERIOD.fullmatch(period):
             return Conflict(row_no, "period", period, "not a period (2026, 2026Q1 or 202603)")
         if known is not None and len(known) < MAX_KNOWN:
             known.add("#" + period)
@@ -139,6 +142,8 @@ def check_row(
         ):
             if text is not None and len(text) > LIMITS[name]:
                 return Conflict(row_no, name, None, f"longer than {LIMITS[name]} characters")
+            if text is not None and "\x00" in text:
+                return Conflict(row_no, name, None, "contains a NUL character")
         if evidence_url is not None and not evidence_url.startswith(("https://", "http://")):
             return Conflict(row_no, "evidence_url", evidence_url, "not an http(s) link")
     raw = fields.get("value")
@@ -150,7 +155,7 @@ def check_row(
     elif _text(raw) is not None:
         try:
             value = _number(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return Conflict(row_no, "value", str(raw)[:100], "not a number")
     elif value_required:
         return Conflict(row_no, "value", None, "value is required")
@@ -198,8 +203,8 @@ def _dhis2(source: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
             n,
             {
                 "indicator": item.get("dataElement"),
-                "department": item.get("orgUnit", defaults.get("orgUnit")),
-                "period": item.get("period", defaults.get("period")),
+                "department": item.get("orgUnit") or defaults.get("orgUnit"),
+                "period": item.get("period") or defaults.get("period"),
                 "value": item.get("value"),
                 "comment": item.get("comment"),
             },
@@ -214,6 +219,11 @@ def _csv(source: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
         if header is None:
             raise InvalidImportFile("The CSV file is empty")
         names = [h.strip() for h in header]
+        if "" in names:
+            raise InvalidImportFile("The header has an empty column name (a trailing comma?)")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise InvalidImportFile(f"Column(s) {', '.join(repeated)} appear more than once")
         unknown = [n for n in names if n not in CSV_COLUMNS]
         if unknown:
             raise InvalidImportFile(
@@ -224,6 +234,16 @@ def _csv(source: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
             raise InvalidImportFile(f"Missing column(s) {', '.join(missing)}")
         for cells in reader:
             if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(names):
+                # An unquoted comma in a text, most likely: refuse rather than shift fields.
+                yield (
+                    reader.line_num,
+                    {
+                        EXTRA_CELLS: f"{len(cells)} cells but {len(names)} columns (quote texts "
+                        "that contain commas)"
+                    },
+                )
                 continue
             yield reader.line_num, dict(zip(names, cells, strict=False))
     except UnicodeDecodeError as exc:
@@ -289,7 +309,9 @@ def _number_out(value: float | None) -> float | int | None:
 
 def _csv_line(record: dict[str, Any]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(
+    # The default "\r\n" line ends make the writer quote a lone "\r" too, so every text
+    # reads back as written.
+    csv.writer(buffer).writerow(
         [
             format_value(record["value"]) if name == "value" else (record[name] or "")
             for name in CSV_COLUMNS
@@ -320,7 +342,7 @@ async def write(records: AsyncIterable[dict[str, Any]], fmt: Format) -> AsyncIte
     pieces: list[str] = []
     size = 0
     if fmt == "csv":
-        pieces.append(",".join(CSV_COLUMNS) + "\n")
+        pieces.append(",".join(CSV_COLUMNS) + "\r\n")
     else:
         pieces.append('{"dataValues":[' if fmt == "dhis2" else '{"measurements":[')
     first = True

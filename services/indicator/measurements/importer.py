@@ -228,8 +228,8 @@ WITH joined AS (
   FROM checked
 )
 SELECT row_no, action, conflict_field, conflict_reason, department_id, existing_id,
-  CASE WHEN action IN ('create', 'revive', 'update', 'delete') THEN :base + row_no END
-    AS change_seq
+  CASE WHEN action IN ('create', 'revive', 'update', 'delete')
+    THEN CAST(:base AS BIGINT) + row_no END AS change_seq
 FROM decided
 """
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 
 from services.common.jurisdictions import DIVISION_CODE_PATTERN
 from services.indicator.schemas import CODE_PATTERN
 
 PERIOD_PATTERN = r"^\d{4}(Q[1-4]|0[1-9]|1[0-2])?$"
+NO_NUL = r"^[^\x00]*$"
+EvidenceUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000)]
 Status = Literal["submitted", "verified", "returned"]
 
 
@@ -23,24 +25,24 @@ class MeasurementCreate(BaseModel):
     department: str = Field(pattern=CODE_PATTERN, max_length=64, examples=["HH-FGW"])
     period: str = Field(pattern=PERIOD_PATTERN, examples=["202603"])
     value: float = Field(allow_inf_nan=False, examples=[6.2])
-    comment: str | None = Field(default=None, max_length=4000)
-    source_system: str | None = Field(default=None, max_length=100)
-    evidence_url: HttpUrl | None = None
+    comment: str | None = Field(default=None, max_length=4000, pattern=NO_NUL)
+    source_system: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
+    evidence_url: EvidenceUrl | None = None
 
 
 class MeasurementUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: float | None = Field(default=None, allow_inf_nan=False)
-    comment: str | None = Field(default=None, max_length=4000)
-    source_system: str | None = Field(default=None, max_length=100)
-    evidence_url: HttpUrl | None = None
+    comment: str | None = Field(default=None, max_length=4000, pattern=NO_NUL)
+    source_system: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
+    evidence_url: EvidenceUrl | None = None
 
 
 class Reason(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
 
 
 class Measurement(BaseModel):

@@ -65,6 +65,10 @@ def snapshot_fields(row: Measurement) -> dict[str, Any]:
 async def get_measurement(
     session: AsyncSession, principal: Principal, measurement_id: uuid.UUID, *, lock: bool = False
 ) -> Measurement:
+    if lock:
+        # The writers' lock before the row's, in the order imports take them (otherwise an
+        # edit and an import touching the same value deadlock).
+        await importer.lock_measurements(session)
     row = await session.get(Measurement, measurement_id, with_for_update=lock)
     if row is None or row.deleted_at is not None or not principal.may_access(row.jurisdiction_code):
         raise NotFound(f"Measurement {measurement_id} not found")

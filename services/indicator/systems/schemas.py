@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,9 +34,9 @@ class NodeIn(BaseModel):
         default=None, description="How often values are reported; required on leaves"
     )
     data_source_department_id: uuid.UUID | None = None
-    target: float | None = None
-    baseline: float | None = None
-    target_overrides: dict[uuid.UUID, float] = Field(
+    target: float | None = Field(default=None, allow_inf_nan=False)
+    baseline: float | None = Field(default=None, allow_inf_nan=False)
+    target_overrides: dict[uuid.UUID, Annotated[float, Field(allow_inf_nan=False)]] = Field(
         default_factory=dict, description="Per-department targets replacing `target`"
     )
     rule: ScoringRule | None = Field(default=None, description="Required on leaves")

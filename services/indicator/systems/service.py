@@ -67,12 +67,17 @@ def _label(node: IndicatorNode | schemas.NodeIn) -> str:
 # --- reading ------------------------------------------------------------------------------
 
 
+def _sees_drafts(principal: Principal, jurisdiction_code: str) -> bool:
+    """Drafts (unpublished targets included) are the office's: its admins only."""
+    return principal.role == "admin" and principal.may_access(jurisdiction_code)
+
+
 def _visible(principal: Principal) -> Any:
-    """Own jurisdictions see every version; everyone sees published ones (to compare)."""
-    return or_(
-        IndicatorSystem.jurisdiction_code.in_(principal.jurisdictions),
-        IndicatorSystem.status.in_(PUBLIC_STATUSES),
-    )
+    """The office's admins see every version; everyone sees published ones (to compare)."""
+    published = IndicatorSystem.status.in_(PUBLIC_STATUSES)
+    if principal.role != "admin":
+        return published
+    return or_(IndicatorSystem.jurisdiction_code.in_(principal.jurisdictions), published)
 
 
 async def list_systems(
@@ -102,7 +107,7 @@ async def get_system(
 ) -> IndicatorSystem:
     system = await session.get(IndicatorSystem, system_id)
     if system is None or not (
-        principal.may_access(system.jurisdiction_code) or system.status in PUBLIC_STATUSES
+        system.status in PUBLIC_STATUSES or _sees_drafts(principal, system.jurisdiction_code)
     ):
         raise NotFound(f"Indicator system {system_id} not found")
     return system
@@ -531,8 +536,15 @@ async def apply_weights(
     shares = [data.weights[n.code] for n in children]
     if any(s < 0 for s in shares) or abs(sum(shares) - 1) > 1e-6:
         raise Unprocessable("Shares must be ≥ 0 and sum to 1", code="invalid-shares")
+    weights = weighting.scale(shares, total)
+    for node, weight in zip(children, weights, strict=True):
+        if node.rule is not None:
+            try:
+                scoring.validate_weight(scoring.parse_rule(node.rule), weight)
+            except ValueError as exc:
+                raise Unprocessable(f"{_label(node)}: {exc}", code="invalid-shares") from exc
     before = {n.code: n.weight for n in children}
-    for node, weight in zip(children, weighting.scale(shares, total), strict=True):
+    for node, weight in zip(children, weights, strict=True):
         node.weight = weight
     system.updated_at = utcnow()
     await session.flush()
