@@ -332,7 +332,8 @@ async def _import(
         # statistics say (a table that just grew looks empty to the planner, and a merge
         # join over it turned a 2 s import into 10 s); and room to hash and sort in memory.
         await _plan_for_bulk(connection, on=True)
-    await lock_measurements(session)
+    if not options.dry_run:  # a dry run writes nothing, so it holds up no writer
+        await lock_measurements(session)
     base = await next_change_seq(session)
     params = {"jurisdiction": jurisdiction_code, "strategy": options.strategy, "base": base}
     repeats = await connection.scalar(
