@@ -29,7 +29,7 @@ from services.common.auth import (
     mint_token,
     parse_api_key,
 )
-from services.common.db import utcnow
+from services.common.db import Database, utcnow
 from services.common.errors import (
     Forbidden,
     NotFound,
@@ -215,14 +215,14 @@ class KeyExchange:
         )
         return f"Bearer {token}"
 
-    async def _touch(self, db: object, client: ApiClient) -> None:
+    async def _touch(self, db: Database, client: ApiClient) -> None:
         """Record use, at most once a minute per key (a hot key would otherwise write on
         every request)."""
         now = time.monotonic()
         if now - self._touched.get(client.key_id, -TOUCH_EVERY_SECONDS) < TOUCH_EVERY_SECONDS:
             return
         self._touched[client.key_id] = now
-        async with db.session() as session:  # type: ignore[attr-defined]
+        async with db.session() as session:
             await session.execute(
                 update(ApiClient).where(ApiClient.id == client.id).values(last_used_at=utcnow())
             )

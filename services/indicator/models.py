@@ -143,6 +143,10 @@ class Measurement(IdMixin, JurisdictionMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
 
 class ImportJob(IdMixin, JurisdictionMixin, TimestampMixin, Base):
     """A large import running in the background: its progress and, at the end, its summary."""

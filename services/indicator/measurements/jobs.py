@@ -8,6 +8,7 @@ from typing import IO
 
 import structlog
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.audit import record_audit
 from services.common.auth import Principal
@@ -29,7 +30,7 @@ def rows_done(job: ImportJob) -> int:
 
 
 async def create_job(
-    session: object,
+    session: AsyncSession,
     principal: Principal,
     jurisdiction_code: str,
     fmt: formats.Format,
@@ -47,8 +48,8 @@ async def create_job(
         rows_done=0,
         created_by=principal.subject,
     )
-    session.add(job)  # type: ignore[attr-defined]
-    await session.flush()  # type: ignore[attr-defined]
+    session.add(job)
+    await session.flush()
     return job
 
 

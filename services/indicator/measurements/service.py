@@ -43,23 +43,15 @@ class WrongStatus(Conflict):
     title = "The value is not in a state that allows this"
 
 
-own_department = importer.own_department
-
-
-def ensure_department(principal: Principal, department_id: uuid.UUID) -> None:
-    own = own_department(principal)
-    if own is not None and own != department_id:
+def department_filter(principal: Principal, requested: uuid.UUID | None) -> uuid.UUID | None:
+    """The department a read is limited to: a department-bound caller's own (asking for
+    another is 403), anyone else's choice."""
+    own = importer.own_department(principal)
+    if own is None:
+        return requested
+    if requested is not None and requested != own:
         raise Forbidden("That is another department's data", code="other-department")
-
-
-def view(row: Measurement) -> schemas.Measurement:
-    return schemas.Measurement.model_validate(
-        {**snapshot_fields(row), "deleted": row.deleted_at is not None}
-    )
-
-
-def snapshot_fields(row: Measurement) -> dict[str, Any]:
-    return {c: getattr(row, c) for c in schemas.Measurement.model_fields if c != "deleted"}
+    return own
 
 
 async def get_measurement(
@@ -72,7 +64,7 @@ async def get_measurement(
     row = await session.get(Measurement, measurement_id, with_for_update=lock)
     if row is None or row.deleted_at is not None or not principal.may_access(row.jurisdiction_code):
         raise NotFound(f"Measurement {measurement_id} not found")
-    ensure_department(principal, row.department_id)
+    department_filter(principal, row.department_id)
     return row
 
 
@@ -92,11 +84,7 @@ async def list_measurements(
         Measurement.jurisdiction_code.in_(principal.jurisdictions),
         Measurement.deleted_at.is_(None),
     )
-    own = own_department(principal)
-    if own is not None:
-        if department_id is not None and department_id != own:
-            raise Forbidden("That is another department's data", code="other-department")
-        department_id = own
+    department_id = department_filter(principal, department_id)
     for column, value in (
         (Measurement.jurisdiction_code, jurisdiction),
         (Measurement.department_id, department_id),
@@ -129,7 +117,7 @@ async def change_feed(
         Measurement.jurisdiction_code.in_(principal.jurisdictions),
         Measurement.change_seq > after,
     )
-    own = own_department(principal)
+    own = department_filter(principal, None)
     if own is not None:
         stmt = stmt.where(Measurement.department_id == own)
     if jurisdiction is not None:
@@ -359,19 +347,14 @@ async def announce_import(
 
 async def export_records(
     db: Database,
-    principal: Principal,
     jurisdiction_code: str,
     *,
     department_id: uuid.UUID | None,
     indicator: str | None,
     period: str | None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """The current values (not deleted), in a stable order, as the import formats take them."""
-    own = own_department(principal)
-    if own is not None:
-        if department_id is not None and department_id != own:
-            raise Forbidden("That is another department's data", code="other-department")
-        department_id = own
+    """The current values (not deleted), in a stable order, as the import formats take them.
+    `department_id` is the caller's `department_filter`, applied before streaming starts."""
     stmt = (
         select(
             Measurement.indicator_code,
