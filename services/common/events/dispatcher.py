@@ -197,7 +197,7 @@ class Dispatcher:
             while not self._stopping:
                 self._wake.clear()
                 try:
-                    claimed = await self._claim() if await self.ensure_siblings() else []
+                    claimed = await self._shielded_claim() if await self.ensure_siblings() else []
                     await self._update_gauges()
                 except asyncio.CancelledError:
                     raise
@@ -261,7 +261,7 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim a batch of due deliveries, send them, record the outcomes; return the count."""
-        claimed = await self._claim()
+        claimed = await self._shielded_claim()
         if claimed:
             await self._deliver(claimed)
         await self._update_gauges()
@@ -275,7 +275,9 @@ class Dispatcher:
                 return await self._send(group)
 
         sent = await asyncio.gather(*(send(g) for g in self._messages(claimed)))
-        await self._record([outcome for outcomes in sent for outcome in outcomes])
+        # Shielded: once the requests went out, their outcomes are recorded even if this
+        # round is cancelled (stop, shutdown) — and a transaction is never cut in half.
+        await asyncio.shield(self._record([outcome for outcomes in sent for outcome in outcomes]))
 
     def _build_claim_query(self) -> Any:
         """The claim SELECT, built once: constructing it is a good part of an idle round.
@@ -346,6 +348,12 @@ class Dispatcher:
             .join(o, o.seq == leased.c.event_seq)
             .order_by(leased.c.seq)
         )
+
+    async def _shielded_claim(self) -> list[Claimed]:
+        """A claim is not cut in half by a cancellation (on SQLite a transaction cut short can
+        hold the database's write lock); rows it leased for a cancelled round are claimed
+        again when the lease ends."""
+        return await asyncio.shield(self._claim())
 
     async def _claim(self) -> list[Claimed]:
         d, s, o = self.tables.deliveries, self.tables.subscriptions, self.tables.outbox

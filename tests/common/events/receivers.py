@@ -82,12 +82,14 @@ class Portal:
 @dataclass
 class FlakyProxy:
     """Sits in front of a real service: fails the first `failures` inbox calls, or passes
-    them through and then loses the answer (`lose_answers`)."""
+    them through and then loses the answer (`lose_answers`); with `hold`, each inbox call
+    waits on the wire until it is set."""
 
     app: ASGIApp
     failures: int = 0
     lose_answers: int = 0
     calls: int = 0
+    hold: asyncio.Event | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         inbox = scope["type"] == "http" and scope["path"] == "/v1/webhooks/inbox"
@@ -95,6 +97,8 @@ class FlakyProxy:
             await self.app(scope, receive, send)
             return
         self.calls += 1
+        if self.hold is not None:
+            await self.hold.wait()
         if self.failures > 0:
             self.failures -= 1
             await _read_body(receive)

@@ -145,18 +145,20 @@ class TestFaults:
             )
             for i in range(6)
         ]
-        slow = FlakyProxy(stack.apps["feedback"])
+        slow = FlakyProxy(stack.apps["feedback"], hold=asyncio.Event())
         stack.router.mount(base_url("feedback"), slow)
-        # Cancel the round while its requests are on the wire.
+        # Cancel the round while its request is held on the wire.
         round_ = asyncio.create_task(dispatcher.run_once())
 
         async def on_the_wire() -> bool:
-            return slow.calls > 0 or round_.done()
+            return slow.calls > 0
 
         await eventually(on_the_wire)
         round_.cancel()
         await asyncio.gather(round_, return_exceptions=True)
+        assert await published_items(stack) == 0  # nothing got through
 
+        slow.hold.set()
         dispatcher.start()  # a restarted dispatcher reclaims the leased rows when they expire
 
         async def all_delivered() -> bool:
