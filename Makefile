@@ -33,7 +33,7 @@ format: $(STAMP)
 
 ## bench: benchmarks against real processes, with the machine and baselines printed
 bench: $(STAMP)
-	$(BIN)/python bench/http_baseline.py
+	$(BIN)/python bench/request_path.py
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/imports.py
 

@@ -12,7 +12,7 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -85,28 +85,31 @@ def clean_env(settings: Mapping[str, str]) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def service(
-    component: str,
-    settings: Mapping[str, str],
+async def server(
+    name: str,
+    argv: list[str],
+    env: Mapping[str, str],
+    url: str,
     client: httpx.AsyncClient,
     *,
-    port: int | None = None,
+    ready_path: str = "/readyz",
+    stdout: int | None = None,
     on_start: list[asyncio.subprocess.Process] | None = None,
 ) -> AsyncIterator[str]:
-    """Start `govperf serve <component>` with a clean GOVPERF_* environment plus `settings`,
-    wait for /readyz, yield its URL; SIGTERM it at the end (SIGKILL on error).
+    """Start `argv` in the repo with `env`, wait until `url + ready_path` answers 200, yield
+    `url`; SIGTERM the process at the end (SIGKILL on error).
 
-    `on_start`, if given, gets the process appended (for its pid) once it is running.
+    `stdout` is passed to the process (`asyncio.subprocess.DEVNULL` to drop its logs; inherited
+    by default). `on_start`, if given, gets the process appended (for its pid) once it is running.
     """
-    port = port or free_port()
     process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "govperf", "serve", component, "--port", str(port)),
+        *argv,
         cwd=ROOT,
-        env=clean_env(settings),
+        env=dict(env),
         stdin=asyncio.subprocess.DEVNULL,
+        stdout=stdout,
         preexec_fn=die_with_parent,
     )
-    url = f"http://127.0.0.1:{port}"
     clean = False
     try:
         if on_start is not None:
@@ -114,11 +117,11 @@ async def service(
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
             if process.returncode is not None:
-                raise RuntimeError(f"{component} exited with {process.returncode} during start-up")
+                raise RuntimeError(f"{name} exited with {process.returncode} during start-up")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{component} not ready after {READY_TIMEOUT:.0f}s")
+                raise RuntimeError(f"{name} not ready after {READY_TIMEOUT:.0f}s")
             try:
-                if (await client.get(f"{url}/readyz", timeout=2.0)).status_code == 200:
+                if (await client.get(f"{url}{ready_path}", timeout=2.0)).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -135,7 +138,33 @@ async def service(
                 await process.wait()
         # uvicorn re-raises the SIGTERM it caught once shut down, so -SIGTERM is a clean exit.
         if clean and process.returncode not in (0, -signal.SIGTERM):
-            print(f"!! {component} exited with {process.returncode} after SIGTERM")
+            print(f"!! {name} exited with {process.returncode} after SIGTERM")
+
+
+def service(
+    component: str,
+    settings: Mapping[str, str],
+    client: httpx.AsyncClient,
+    *,
+    port: int | None = None,
+    stdout: int | None = None,
+    on_start: list[asyncio.subprocess.Process] | None = None,
+) -> AbstractAsyncContextManager[str]:
+    """Start `govperf serve <component>` with a clean GOVPERF_* environment plus `settings`,
+    wait for /readyz, yield its URL; SIGTERM it at the end (SIGKILL on error).
+
+    `stdout` and `on_start` as for `server`.
+    """
+    port = port or free_port()
+    return server(
+        component,
+        [sys.executable, "-m", "govperf", "serve", component, "--port", str(port)],
+        clean_env(settings),
+        f"http://127.0.0.1:{port}",
+        client,
+        stdout=stdout,
+        on_start=on_start,
+    )
 
 
 def cancel_on_sigterm() -> None:
