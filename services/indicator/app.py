@@ -6,14 +6,14 @@ import httpx
 from fastapi import FastAPI
 
 from services.common.app import ServiceDefinition, build_service_app
-from services.indicator.api import router as departments_router
+from services.indicator.departments.api import router as departments_router
 from services.indicator.events import SIBLING_SUBSCRIBERS
 from services.indicator.measurements.api import dhis2_router
 from services.indicator.measurements.api import router as measurements_router
 from services.indicator.models import COMMON
 from services.indicator.settings import Settings
 from services.indicator.systems.api import router as systems_router
-from services.indicator.weighting_api import router as weighting_router
+from services.indicator.weighting.api import router as weighting_router
 
 DEFINITION = ServiceDefinition(
     name="indicator",

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from services.common.errors import Unprocessable
-from services.indicator.weighting import (
+from services.indicator.weighting.service import (
     RANDOM_INDEX,
     AhpResult,
     EntropyResult,

@@ -17,9 +17,10 @@ from services.common.errors import Conflict, NotFound, Unprocessable
 from services.common.events.outbox import emit
 from services.common.jurisdictions import ensure_writable, get_writable
 from services.common.pagination import PageParams, paginate
-from services.indicator import scoring, weighting
+from services.indicator import scoring
 from services.indicator.models import Department, IndicatorNode, IndicatorSystem
 from services.indicator.systems import schemas
+from services.indicator.weighting import service as weighting_service
 
 MAX_LEVEL = 3
 WEIGHT_TOLERANCE = 1e-6
@@ -536,7 +537,7 @@ async def apply_weights(
     shares = [data.weights[n.code] for n in children]
     if any(s < 0 for s in shares) or abs(sum(shares) - 1) > 1e-6:
         raise Unprocessable("Shares must be ≥ 0 and sum to 1", code="invalid-shares")
-    weights = weighting.scale(shares, total)
+    weights = weighting_service.scale(shares, total)
     for node, weight in zip(children, weights, strict=True):
         if node.rule is not None:
             try:

@@ -13,7 +13,7 @@ from services.common.auth import Principal
 from services.common.errors import Conflict, Unprocessable
 from services.common.jurisdictions import ensure_writable, get_visible, get_writable, scoped
 from services.common.pagination import PageParams, paginate
-from services.indicator import schemas
+from services.indicator.departments import schemas
 from services.indicator.models import Department, Measurement
 
 

@@ -1,3 +1,5 @@
+"""Departments: the org units every indicator, value and score hangs on."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,8 +11,8 @@ from services.common.auth import AdminOnly, CurrentPrincipal
 from services.common.errors import Forbidden, NotFound, Unauthorized, responses
 from services.common.pagination import Page, PageParamsDep
 from services.common.routing import SessionDep, TransactionalRoute
-from services.indicator import schemas
-from services.indicator import service as department_service
+from services.indicator.departments import schemas
+from services.indicator.departments import service as department_service
 
 router = APIRouter(prefix="/v1/departments", tags=["departments"], route_class=TransactionalRoute)
 
