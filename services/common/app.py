@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from sqlalchemy import text
 from services.common.audit import AUDIT_MODEL, audit_router
 from services.common.auth import TokenVerifier
 from services.common.db import Database
-from services.common.errors import ServiceUnavailable, install_error_handlers
+from services.common.errors import ServiceUnavailable, document_problems, install_error_handlers
 from services.common.events.api import router as webhooks_router
 from services.common.events.dispatcher import Dispatcher
 from services.common.events.outbox import COMPONENT, TABLES, WAKE
@@ -25,7 +26,7 @@ from services.common.events.subscriptions import EventHandler
 from services.common.migrate import current_revision, head_revision, upgrade_async
 from services.common.models import CommonTables
 from services.common.observability import Metrics, RequestContextMiddleware, configure_logging
-from services.common.routing import TransactionalRoute
+from services.common.routing import TransactionalRoute, purge_expired_idempotency_keys
 from services.common.settings import ComponentSettings
 
 
@@ -129,15 +130,21 @@ def build_service_app(
             COMPONENT: definition.name,
             WAKE: dispatcher.wake,
         }
-        for factory in (db.write_sessions, db.read_sessions):
+        for factory in db.session_factories:
             factory.configure(info=info)
         await dispatcher.ensure_siblings()
         if settings.dispatcher_enabled:
             dispatcher.start()
+        purge = asyncio.create_task(
+            _purge_idempotency_keys(db, definition.tables.idempotency),
+            name=f"{definition.name}-idempotency-purge",
+        )
         log.info("started", service=definition.name, version=settings.version)
         try:
             yield
         finally:
+            purge.cancel()
+            await asyncio.gather(purge, return_exceptions=True)
             await dispatcher.stop()
             if http_client is None:
                 await http.aclose()
@@ -167,9 +174,29 @@ def build_service_app(
     return app
 
 
+IDEMPOTENCY_PURGE_INTERVAL_SECONDS = 600.0
+housekeeping_log = structlog.get_logger("govperf.housekeeping")
+
+
+async def _purge_idempotency_keys(db: Database, model: Any) -> None:
+    """Every few minutes (first right after start) forget Idempotency-Keys past their day.
+    Several replicas may all do it: deleting what is already gone costs nothing."""
+    while True:
+        try:
+            purged = await purge_expired_idempotency_keys(db, model)
+            if purged:
+                housekeeping_log.info("idempotency_keys_purged", count=purged)
+        except Exception as exc:  # the next round tries again
+            housekeeping_log.warning(
+                "idempotency_purge_failed", error=f"{type(exc).__name__}: {exc}"
+            )
+        await asyncio.sleep(IDEMPOTENCY_PURGE_INTERVAL_SECONDS)
+
+
 def install_common(app: FastAPI, metrics: Metrics) -> None:
     """Problem+json errors, request ids, access logs and request metrics."""
     install_error_handlers(app)
+    document_problems(app)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
 

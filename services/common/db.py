@@ -33,10 +33,6 @@ NAMING_CONVENTION = {
 # Portable JSON: JSONB on PostgreSQL, JSON text elsewhere.
 PortableJSON = JSON().with_variant(JSONB(), "postgresql")
 
-# Execution option that marks a connection as read-only so SQLite opens it with a plain
-# (deferred) BEGIN instead of BEGIN IMMEDIATE.
-READ_ONLY = "govperf_read_only"
-
 
 def metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
@@ -79,24 +75,51 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+# A pooled connection older than this is replaced on checkout: servers and proxies drop idle
+# connections, and pre-pinging each checkout instead would cost round trips on every request.
+POOL_RECYCLE_SECONDS = 1800
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`, tuned for its dialect.
+
+    `read_only` engines run each statement on its own (autocommit: no BEGIN/COMMIT round trips
+    around a read) on connections the database itself keeps read-only.
 
     SQLite gets WAL, `synchronous=NORMAL`, foreign keys, a busy timeout, and write
     transactions that start with `BEGIN IMMEDIATE`: a deferred transaction that reads and
     then writes fails at once with "database is locked" instead of waiting its turn.
     """
+    if read_only:
+        kwargs.setdefault("isolation_level", "AUTOCOMMIT")
+        # Nothing to roll back on a connection that never began a transaction: skip the call
+        # (on aiosqlite it is a hop to the connection's thread).
+        kwargs.setdefault("skip_autocommit_rollback", True)
     if not is_sqlite(url):
-        # A pool as large as the concurrent webhook deliveries a sibling sends, so that
-        # bursts do not open and close overflow connections.
         if "poolclass" not in kwargs:
-            kwargs.setdefault("pool_size", 20)
-            kwargs.setdefault("max_overflow", 20)
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+            # Writers: as many as the concurrent webhook deliveries a sibling sends, so that
+            # bursts do not open and close overflow connections. Readers need fewer: a read
+            # holds its connection for one statement.
+            kwargs.setdefault("pool_size", 10 if read_only else 20)
+            kwargs.setdefault("max_overflow", 10 if read_only else 20)
+            kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+        if read_only:
+            connect_args = kwargs.setdefault("connect_args", {})
+            settings = connect_args.setdefault("server_settings", {})
+            settings.setdefault("default_transaction_read_only", "on")
+        return create_async_engine(url, **kwargs)
 
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if not read_only and "poolclass" not in kwargs:
+        # One writer per file, queued in-process: a writer waits for the pool's single
+        # connection (in order, without sleeping) instead of polling the file lock inside
+        # busy_timeout. The timeout is the busy_timeout's, so a stuck writer still fails.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     engine = create_async_engine(url, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -107,14 +130,16 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        # Still needed: other processes (`govperf migrate`, `govperf dispatch`) share the file.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get(READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
-        else:
+    if not read_only:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
@@ -152,18 +177,41 @@ def upsert_statement(
 
 
 class Database:
-    """One component's engine and its two session factories (read and write)."""
+    """One component's two engines and their session factories.
+
+    - `session()`: a write transaction.
+    - `session(read_only=True)`: reads that may stream or span statements (a transaction on
+      PostgreSQL, which server-side cursors need).
+    - `session(read_only=True, autocommit=True)`: what read routes use: each statement runs on
+      its own, no BEGIN/COMMIT round trips.
+    Read sessions run on connections that refuse writes, and on SQLite never wait for the
+    writer.
+    """
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
+        self.read_engine = make_engine(url, read_only=True, **engine_kwargs)
         self.write_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.read_sessions = async_sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        self.autocommit_read_sessions = async_sessionmaker(
+            self.read_engine, expire_on_commit=False
         )
+        transactional = (
+            self.read_engine
+            if is_sqlite(url)
+            else self.read_engine.execution_options(isolation_level="READ COMMITTED")
+        )
+        self.read_sessions = async_sessionmaker(transactional, expire_on_commit=False)
 
-    def session(self, *, read_only: bool = False) -> AsyncSession:
-        return (self.read_sessions if read_only else self.write_sessions)()
+    @property
+    def session_factories(self) -> tuple[async_sessionmaker[AsyncSession], ...]:
+        return (self.write_sessions, self.read_sessions, self.autocommit_read_sessions)
+
+    def session(self, *, read_only: bool = False, autocommit: bool = False) -> AsyncSession:
+        if not read_only:
+            return self.write_sessions()
+        return (self.autocommit_read_sessions if autocommit else self.read_sessions)()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.read_engine.dispose()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
+import fastapi.routing
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, OperationalError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.context import current_request_id
@@ -70,16 +75,21 @@ class ServiceUnavailable(AppError):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, as every error of every route is rendered."""
+    """RFC 9457 problem details, as every error of every route is rendered.
 
-    type: str
+    Some problems carry more members (a conflict's `conflicts`, a validation's `errors`).
+    """
+
+    type: str = Field(examples=["urn:govperf:problem:not-found"])
     title: str
-    status: int
-    code: str
+    status: int = Field(ge=400, le=599)
+    code: str = Field(examples=["not-found"])
     detail: str | None = None
     instance: str | None = None
     request_id: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Validation failures: each with its location, message, type"
+    )
 
 
 def problem_type(code: str) -> str:
@@ -125,18 +135,140 @@ _HTTP_CODES = {
 }
 
 
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+
+
+def problem_content() -> dict[str, Any]:
+    """An OpenAPI `content` map: the `Problem` schema as `application/problem+json`."""
+    return {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}
+
+
 def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries for the domain errors a route may raise."""
-    out: dict[int | str, dict[str, Any]] = {
-        422: {"model": Problem, "description": "Validation failed", "content": {PROBLEM_JSON: {}}},
-    }
+    """OpenAPI `responses=` entries for the domain errors a route may raise.
+
+    No `model`: FastAPI would put its schema under `application/json`. The app's OpenAPI
+    (`document_problems`) carries the `Problem` schema and the errors every route may give.
+    """
+    titles: dict[int, list[str]] = {422: ["Validation failed"]}
     for error in errors:
-        out[error.status] = {
-            "model": Problem,
-            "description": error.title,
-            "content": {PROBLEM_JSON: {}},
-        }
-    return out
+        titles.setdefault(error.status, [])
+        if error.title not in titles[error.status]:
+            titles[error.status].append(error.title)
+    return {
+        status: {"description": "; ".join(names), "content": problem_content()}
+        for status, names in titles.items()
+    }
+
+
+# What every route can answer besides its own domain errors (document_problems adds them).
+_COMMON_PROBLEMS = {
+    400: "The body could not be parsed",
+    401: "Authentication required",
+    403: "Not allowed",
+    422: "Validation failed",
+    503: "Database unavailable; retry shortly",
+}
+
+
+def _dependants(dependant: Any) -> Iterator[Any]:
+    """A route's dependant and every dependency under it."""
+    yield dependant
+    for dependency in dependant.dependencies:
+        yield from _dependants(dependency)
+
+
+def _common_problems(route: Any) -> list[int]:
+    """The problem statuses every route of its kind may answer, found from its signature."""
+    from services.common import auth  # auth imports this module
+
+    dependants = list(_dependants(route.dependant))
+    calls = {dependant.call for dependant in dependants}
+    statuses = [503]
+    if route.body_field is not None or any(
+        d.path_params or d.query_params or d.header_params or d.cookie_params for d in dependants
+    ):
+        statuses.append(422)
+    if route.body_field is not None:
+        statuses.append(400)
+    if auth.resolve_principal in calls:
+        # A token that does not verify is refused even where one is optional.
+        statuses.append(401)
+    if auth._authenticated in calls:
+        statuses.append(403)
+    return statuses
+
+
+def _speaks_problem_json(route: Any) -> bool:
+    # The GraphQL endpoint answers errors in GraphQL's own format.
+    return not getattr(route.endpoint, "__module__", "").startswith("strawberry.")
+
+
+def _is_generated_error_schema(media: dict[str, Any]) -> bool:
+    ref = media.get("schema", {}).get("$ref", "")
+    return ref in (PROBLEM_SCHEMA_REF, "#/components/schemas/HTTPValidationError")
+
+
+def _api_routes(app: FastAPI) -> Iterator[Any]:
+    """The app's API routes, those of included routers too (as the OpenAPI generator sees them)."""
+    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
+    if iterate is None:  # FastAPI before included routers kept their own routes
+        yield from (route for route in app.routes if isinstance(route, APIRoute))
+        return
+    for context in iterate(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context
+
+
+def _document_route(route: Any, paths: dict[str, Any]) -> None:
+    for method in route.methods:
+        operation = paths.get(route.path_format, {}).get(method.lower())
+        if operation is None:
+            continue
+        answers = operation.setdefault("responses", {})
+        for status in _common_problems(route):
+            answers.setdefault(str(status), {"description": _COMMON_PROBLEMS[status]})
+        for status, answer in answers.items():
+            if not status.isdigit() or int(status) < 400:
+                continue
+            content = answer.setdefault("content", {})
+            if _is_generated_error_schema(content.get("application/json", {})):
+                del content["application/json"]
+            if not content.get(PROBLEM_JSON, {}).get("schema"):
+                content[PROBLEM_JSON] = problem_content()[PROBLEM_JSON]
+            if answer.get("description") == "Validation Error":
+                answer["description"] = _COMMON_PROBLEMS[422]
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the app's OpenAPI say how it fails: every error as `application/problem+json`.
+
+    Each route gets the problems any route of its kind can give (422 for its inputs, 400 for
+    an unparsable body, 401/403 when it resolves a principal, 503 when the database is
+    away) beside the domain errors it declares with `responses(...)`; the `Problem` schema
+    stands under `application/problem+json` only, never `application/json`.
+    """
+    generate = app.openapi
+    documented: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        document = generate()  # FastAPI caches it until the routes change
+        if documented and documented[0] is document:
+            return document
+        paths = document.get("paths", {})
+        for route in _api_routes(app):
+            if route.include_in_schema and _speaks_problem_json(route):
+                _document_route(route, paths)
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        # FastAPI's own 422 schemas go once nothing refers to them (the first refers to the
+        # second).
+        for generated in ("HTTPValidationError", "ValidationError"):
+            if generated in schemas and f'/schemas/{generated}"' not in json.dumps(document):
+                del schemas[generated]
+        documented[:] = [document]
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -200,11 +332,58 @@ def install_error_handlers(app: FastAPI) -> None:
             detail="The change conflicts with existing data (a unique or reference rule).",
         )
 
-    @app.exception_handler(OperationalError)
-    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
-        # A busy SQLite file or an unreachable server is a temporary condition: say so and
-        # let the client retry, rather than answer 500.
-        log.warning("database_unavailable", error=str(exc.orig))
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        return unexpected_error_response(request, exc)
+
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def _pool_timeout(request: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
+        return unexpected_error_response(request, exc)
+
+
+# SQLSTATE classes and codes of PostgreSQL that a retry may cure: connection exceptions,
+# insufficient resources (too many connections), lock and statement timeouts, operator
+# intervention (shutdown, "cannot connect now"), serialization failures and deadlocks.
+_TRANSIENT_SQLSTATES = ("08", "53", "55P03", "57014", "57P01", "57P02", "57P03", "40001", "40P01")
+# SQLite says "database is locked" / "database table is locked" / "database is busy".
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy")
+
+
+def is_transient_database_error(exc: BaseException) -> bool:
+    """A lost or refused connection, a full pool, a lock timeout: retrying later may succeed.
+
+    Everything else the database refuses (no such table, a syntax error, a read-only
+    transaction asked to write) is a defect or a missing migration, not "retry shortly"."""
+    if isinstance(exc, SQLAlchemyTimeoutError):  # no pooled connection in time (or no writer slot)
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_TRANSIENT_SQLSTATES):
+            return True
+        message = str(orig).lower()
+        if any(fragment in message for fragment in _SQLITE_TRANSIENT):
+            return True
+        return orig is not None and _is_connection_failure(orig)
+    return _is_connection_failure(exc)
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    # asyncpg raises OSError subclasses (or an OSError "Multiple exceptions: ... Connect call
+    # failed") when the server cannot be reached at all.
+    return isinstance(exc, ConnectionError | TimeoutError) or (
+        isinstance(exc, OSError) and "connect call failed" in str(exc).lower()
+    )
+
+
+def unexpected_error_response(request: Request, exc: BaseException) -> JSONResponse:
+    """503 "retry shortly" for a transient database failure, else 500; both carry the request
+    id (in the body and, through the request middleware, the `X-Request-ID` header) and are
+    logged with it."""
+    if is_transient_database_error(exc):
+        log.warning("database_unavailable", error=f"{type(exc).__name__}: {exc}")
         return problem_response(
             request,
             status=503,
@@ -213,14 +392,11 @@ def install_error_handlers(app: FastAPI) -> None:
             detail="The database is busy or unreachable; retry shortly.",
             headers={"Retry-After": "1"},
         )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", path=request.url.path)
-        return problem_response(
-            request,
-            status=500,
-            code="internal-error",
-            title="Internal error",
-            detail="An unexpected error occurred; quote the request id when reporting it.",
-        )
+    log.error("unhandled_error", path=request.url.path, exc_info=exc)
+    return problem_response(
+        request,
+        status=500,
+        code="internal-error",
+        title="Internal error",
+        detail="An unexpected error occurred; quote the request id when reporting it.",
+    )

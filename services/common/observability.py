@@ -23,8 +23,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.context import current_request_id, reset_request_id, set_request_id
+from services.common.errors import unexpected_error_response
 
 REQUEST_ID_HEADER = "x-request-id"
+log = structlog.get_logger("govperf.errors")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -137,10 +139,12 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
 
+        status_started = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_started = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
@@ -148,7 +152,16 @@ class RequestContextMiddleware:
 
         try:
             with structlog.contextvars.bound_contextvars(component=self.metrics.component):
-                await self.app(scope, receive, send_with_id)
+                try:
+                    await self.app(scope, receive, send_with_id)
+                except Exception as exc:
+                    # Here, not in an app-level handler (Starlette runs those outside every
+                    # middleware): the answer and its log line still know the request id.
+                    if status_started:
+                        log.error("unhandled_error", path=scope.get("path"), exc_info=exc)
+                        raise
+                    response = unexpected_error_response(Request(scope), exc)
+                    await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope, status)

@@ -1,9 +1,15 @@
 """The edge owns the transaction: one session per request, committed before the response.
 
-`TransactionalRoute` opens the session (read-only for GET), runs the endpoint, commits on
-success and rolls back on any error. Routes that declare `Depends(idempotency_key)` also get
-`Idempotency-Key` handling, with the stored response written in the same transaction as the
-effect it describes.
+`TransactionalRoute` gives every endpoint a session (`SessionDep`):
+- reads (GET, HEAD, OPTIONS) get a read-only session whose statements each run on their own,
+  without BEGIN/COMMIT round trips; a read that lost its connection is retried once;
+- writes get one transaction, committed when the endpoint answers 2xx/3xx and rolled back on
+  an error answer or an exception.
+
+Routes that declare `Depends(idempotency_key)` also get `Idempotency-Key` handling: the key is
+claimed by the first statement of the request's own transaction and the stored response is
+written by its last, so a key and the effect it guards commit (or vanish) together. A second
+request with the same key waits for the first to finish, then replays its answer.
 """
 
 from __future__ import annotations
@@ -16,17 +22,16 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import Message, Receive
 
 from services.common.auth import resolve_principal
-from services.common.db import Database, utcnow
-from services.common.errors import Conflict, Unprocessable
+from services.common.db import Database, upsert_insert, utcnow
+from services.common.errors import Unprocessable
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 IDEMPOTENCY_TTL = timedelta(hours=24)
-# An in-flight claim older than this belonged to a request that died; it may be taken over.
-IN_FLIGHT_STALE = timedelta(seconds=60)
 REPLAYED_HEADERS = ("content-type", "location", "etag")
 
 
@@ -53,133 +58,195 @@ async def idempotency_key(
 
 Idempotent = Depends(idempotency_key)
 
+Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
+
 
 class TransactionalRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    def get_route_handler(self) -> Endpoint:
         endpoint = super().get_route_handler()
         idempotent = any(d.call is idempotency_key for d in self.dependant.dependencies)
 
         async def handler(request: Request) -> Response:
             db: Database = request.app.state.db
-            claim: _Claim | None = None
+            if request.method in READ_METHODS:
+                return await _read(db, endpoint, request)
             key = request.headers.get("idempotency-key") if idempotent else None
-            if key:
-                outcome = await _claim(db, request, key)
-                if isinstance(outcome, Response):
-                    return outcome
-                claim = outcome
-            async with db.session(read_only=request.method in READ_METHODS) as session:
-                request.state.session = session
-                try:
-                    response = await endpoint(request)
-                    if response.status_code >= 400:
-                        await session.rollback()
-                    else:
-                        if claim is not None:
-                            await _complete(session, claim, response)
-                        await session.commit()
-                except BaseException:
-                    await session.rollback()
-                    if claim is not None:
-                        await _release(db, claim)
-                    raise
-            if claim is not None and response.status_code >= 400:
-                await _release(db, claim)
-            return response
+            return await _write(db, endpoint, request, key)
 
         return handler
 
 
-class _Claim:
-    def __init__(self, model: Any, claim_id: Any) -> None:
-        self.model = model
-        self.id = claim_id
+def lost_connection(exc: BaseException) -> bool:
+    """The database connection broke under the statement (the pool has replaced it)."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+async def _read(db: Database, endpoint: Endpoint, request: Request) -> Response:
+    for attempt in (1, 2):
+        async with db.session(read_only=True, autocommit=True) as session:
+            request.state.session = session
+            try:
+                return await endpoint(request)
+            except DBAPIError as exc:
+                # A read changes nothing, so it is safe to run once more on a new connection
+                # (pooled connections are not pinged before use: this is where a dropped one
+                # is found).
+                if attempt == 2 or not lost_connection(exc):
+                    raise
+    raise AssertionError("unreachable")
+
+
+async def _write(db: Database, endpoint: Endpoint, request: Request, key: str | None) -> Response:
+    async with db.session() as session:
+        request.state.session = session
+        try:
+            claim: _Claim | None = None
+            if key:
+                outcome = await _claim(session, request, key)
+                if isinstance(outcome, Response):
+                    await session.rollback()
+                    return outcome
+                claim = outcome
+                request = claim.request
+            response = await endpoint(request)
+            if response.status_code >= 400:
+                await session.rollback()
+            else:
+                if claim is not None:
+                    await claim.complete(session, response)
+                await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+    return response
 
 
 def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     """What makes two requests "the same" for an Idempotency-Key."""
-    digest = hashlib.sha256()
-    for part in (method, path, query):
-        digest.update(part.encode())
-        digest.update(b"\0")
+    digest = _fingerprint_digest(method, path, query)
     digest.update(body)
     return digest.hexdigest()
 
 
-async def _claim(db: Database, request: Request, key: str) -> _Claim | Response:
-    """Register the key as in flight, or answer from what an earlier request left."""
+def _fingerprint_digest(method: str, path: str, query: str) -> Any:
+    digest = hashlib.sha256()
+    for part in (method, path, query):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest
+
+
+class _HashingReceive:
+    """Passes the request body through to the endpoint, hashing it on the way: the body is
+    never held in memory for the fingerprint (an import streams to its spool file as before)."""
+
+    def __init__(self, receive: Receive, digest: Any) -> None:
+        self._receive = receive
+        self.digest = digest
+        self.complete = False
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request" and not self.complete:
+            self.digest.update(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+        return message
+
+    async def drain(self) -> None:
+        """Hash what the endpoint did not read."""
+        while not self.complete:
+            if (await self())["type"] == "http.disconnect":
+                return
+
+
+class _Claim:
+    """A key inserted by this request's transaction; `complete` stores the answer."""
+
+    def __init__(self, model: Any, claim_id: Any, request: Request, body: _HashingReceive) -> None:
+        self.model = model
+        self.id = claim_id
+        self.request = request
+        self._body = body
+
+    async def complete(self, session: AsyncSession, response: Response) -> None:
+        await self._body.drain()
+        headers = {k: v for k, v in response.headers.items() if k in REPLAYED_HEADERS}
+        await session.execute(
+            update(self.model)
+            .where(self.model.id == self.id)
+            .values(
+                state="completed",
+                fingerprint=self._body.digest.hexdigest(),
+                response_status=response.status_code,
+                response_body=bytes(response.body).decode(),
+                response_headers=headers,
+            )
+        )
+
+
+async def _claim(session: AsyncSession, request: Request, key: str) -> _Claim | Response:
+    """Insert the key in this transaction, or answer from what an earlier request left.
+
+    The insert waits on the key's unique index while another transaction holds the same key,
+    so concurrent retries run one after the other and the later ones replay."""
     if not 1 <= len(key) <= 200:
         raise Unprocessable(
             "Idempotency-Key must be 1 to 200 characters", code="invalid-idempotency-key"
         )
     principal = await resolve_principal(request)
     owner = f"{principal.role}:{principal.subject}"
-    fingerprint = request_fingerprint(
-        request.method, request.url.path, request.url.query, await request.body()
-    )
     model = request.app.state.tables.idempotency
+    table = model.__table__
     now = utcnow()
-    async with db.session() as session:
-        existing = await session.scalar(select(model).where(model.owner == owner, model.key == key))
-        if existing is not None and (
-            existing.created_at < now - IDEMPOTENCY_TTL
-            or (existing.state == "in_flight" and existing.created_at < now - IN_FLIGHT_STALE)
-        ):
-            await session.delete(existing)
-            await session.flush()
-            existing = None
-        if existing is None:
-            claim = model(owner=owner, key=key, fingerprint=fingerprint, state="in_flight")
-            session.add(claim)
-            try:
-                await session.commit()
-                return _Claim(model, claim.id)
-            except IntegrityError:
-                await session.rollback()
-                existing = await session.scalar(
-                    select(model).where(model.owner == owner, model.key == key)
-                )
-                if existing is None:  # the racing request failed and released the key
-                    raise Conflict(
-                        "The same Idempotency-Key is being processed; retry",
-                        code="idempotency-key-in-flight",
-                        headers={"Retry-After": "1"},
-                    ) from None
-        if existing.fingerprint != fingerprint:
-            raise Unprocessable(
-                "This Idempotency-Key was already used with a different request",
-                code="idempotency-key-reused",
-            )
-        if existing.state != "completed":
-            raise Conflict(
-                "A request with this Idempotency-Key is still in flight; retry",
-                code="idempotency-key-in-flight",
-                headers={"Retry-After": "1"},
-            )
-        headers = dict(existing.response_headers or {})
-        headers["idempotent-replayed"] = "true"
-        return Response(
-            content=existing.response_body or "",
-            status_code=existing.response_status or 200,
-            headers=headers,
-        )
-
-
-async def _complete(session: AsyncSession, claim: _Claim, response: Response) -> None:
-    headers = {k: v for k, v in response.headers.items() if k in REPLAYED_HEADERS}
-    await session.execute(
-        update(claim.model)
-        .where(claim.model.id == claim.id)
-        .values(
-            state="completed",
-            response_status=response.status_code,
-            response_body=bytes(response.body).decode(),
-            response_headers=headers,
-        )
+    digest = _fingerprint_digest(request.method, request.url.path, request.url.query)
+    claim_statement = (
+        upsert_insert(session, model)
+        .values(owner=owner, key=key, fingerprint="", state="in_flight")
+        .on_conflict_do_nothing(index_elements=["owner", "key"])
+        .returning(table.c.id)
     )
+    claimed = (await session.execute(claim_statement)).scalar()
+    if claimed is None:
+        existing = (
+            await session.execute(
+                select(
+                    table.c.id,
+                    table.c.created_at,
+                    table.c.fingerprint,
+                    table.c.state,
+                    table.c.response_status,
+                    table.c.response_body,
+                    table.c.response_headers,
+                ).where(table.c.owner == owner, table.c.key == key)
+            )
+        ).one()
+        if existing.created_at >= now - IDEMPOTENCY_TTL and existing.state == "completed":
+            body = _HashingReceive(request.receive, digest)
+            await body.drain()
+            if existing.fingerprint != digest.hexdigest():
+                raise Unprocessable(
+                    "This Idempotency-Key was already used with a different request",
+                    code="idempotency-key-reused",
+                )
+            headers = dict(existing.response_headers or {})
+            headers["idempotent-replayed"] = "true"
+            return Response(
+                content=existing.response_body or "",
+                status_code=existing.response_status or 200,
+                headers=headers,
+            )
+        # Expired (kept past its day) or left over from an older release: the key is free.
+        await session.execute(delete(model).where(model.id == existing.id))
+        claimed = (await session.execute(claim_statement)).scalar_one()
+    body = _HashingReceive(request.receive, digest)
+    return _Claim(model, claimed, Request(request.scope, body), body)
 
 
-async def _release(db: Database, claim: _Claim) -> None:
+async def purge_expired_idempotency_keys(db: Database, model: Any) -> int:
+    """Delete keys older than their day; a retry after that is a new request."""
     async with db.session() as session:
-        await session.execute(delete(claim.model).where(claim.model.id == claim.id))
+        result = await session.execute(
+            delete(model).where(model.created_at < utcnow() - IDEMPOTENCY_TTL)
+        )
         await session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

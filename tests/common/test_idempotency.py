@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-import json
+import asyncio
+from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from services.common.auth import ANONYMOUS
-from services.common.routing import request_fingerprint
+from services.common.db import utcnow
+from services.common.routing import purge_expired_idempotency_keys
 from services.feedback.models import CitizenFeedback, IdempotencyKey
 from tests.harness import HEIHE, Stack
 
@@ -43,28 +44,40 @@ class TestIdempotencyKey:
         assert other.json()["code"] == "idempotency-key-reused"
         assert await count_feedback(stack) == 1
 
-    async def test_a_key_still_in_flight_is_409(self, stack: Stack) -> None:
-        body = json.dumps(BODY).encode()
-        # A first request with this key and body has claimed it and not finished yet.
-        async with stack.apps["feedback"].state.db.session() as session:
-            session.add(
-                IdempotencyKey(
-                    owner=f"public:{ANONYMOUS.subject}",
-                    key="k-3",
-                    state="in_flight",
-                    fingerprint=request_fingerprint("POST", "/v1/citizen-feedback", "", body),
-                )
+    async def test_concurrent_retries_with_one_key_file_once_and_answer_alike(
+        self, stack: Stack
+    ) -> None:
+        client = stack.client("feedback")
+        answers = await asyncio.gather(
+            *(
+                client.post("/v1/citizen-feedback", json=BODY, headers={"idempotency-key": "k-3"})
+                for _ in range(5)
+            )
+        )
+        assert [a.status_code for a in answers] == [201] * 5
+        assert len({a.json()["id"] for a in answers}) == 1
+        assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 4
+        assert await count_feedback(stack) == 1
+
+    async def test_a_key_past_its_day_is_purged_and_free_again(self, stack: Stack) -> None:
+        client = stack.client("feedback")
+        first = await client.post(
+            "/v1/citizen-feedback", json=BODY, headers={"idempotency-key": "k-5"}
+        )
+        db = stack.apps["feedback"].state.db
+        async with db.session() as session:
+            await session.execute(
+                update(IdempotencyKey).values(created_at=utcnow() - timedelta(hours=25))
             )
             await session.commit()
-        response = await stack.client("feedback").post(
-            "/v1/citizen-feedback",
-            content=body,
-            headers={"idempotency-key": "k-3", "content-type": "application/json"},
+        assert await purge_expired_idempotency_keys(db, IdempotencyKey) == 1
+        again = await client.post(
+            "/v1/citizen-feedback", json=BODY, headers={"idempotency-key": "k-5"}
         )
-        assert response.status_code == 409
-        assert response.json()["code"] == "idempotency-key-in-flight"
-        assert response.headers["retry-after"] == "1"
-        assert await count_feedback(stack) == 0
+        assert again.status_code == 201
+        assert "idempotent-replayed" not in again.headers
+        assert again.json()["id"] != first.json()["id"]
+        assert await count_feedback(stack) == 2
 
     async def test_a_rejected_request_frees_its_key(self, stack: Stack) -> None:
         client = stack.client("feedback")
