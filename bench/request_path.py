@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
@@ -109,6 +110,7 @@ class WrkResult:
     requests: int
     non_2xx: int
     socket_errors: dict[str, int] = field(default_factory=dict)
+    answers: str = ""  # what the non-2xx were, when the server counts its answers
 
     @property
     def failures(self) -> int:
@@ -116,7 +118,8 @@ class WrkResult:
 
     def failure_text(self) -> str:
         errors = ", ".join(f"{k} {v}" for k, v in self.socket_errors.items() if v)
-        parts = [f"{self.non_2xx} non-2xx"] if self.non_2xx else []
+        answers = f": {self.answers}" if self.answers else ""
+        parts = [f"{self.non_2xx} non-2xx{answers}"] if self.non_2xx else []
         return "; ".join([*parts, *([f"socket errors: {errors}"] if errors else [])])
 
 
@@ -163,6 +166,7 @@ class Load:
     script: str | None = None
     script_args: tuple[str, ...] = ()
     creates: bool = False
+    metrics: str | None = None  # the server's Prometheus /metrics: what its non-2xx answers were
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,43 @@ async def probe(client: httpx.AsyncClient, name: str, load: Load) -> None:
         raise RuntimeError(f"{name} answered {response.status_code}: {response.text[:300]}")
 
 
+REQUESTS_METRIC = "govperf_http_requests_total{"
+METRIC_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_answer_counts(text: str) -> Counter[str]:
+    """`status method route` -> count, from the service's Prometheus text."""
+    counts: Counter[str] = Counter()
+    for line in text.splitlines():
+        if line.startswith(REQUESTS_METRIC):
+            labels, _, value = line[len(REQUESTS_METRIC) :].rpartition("} ")
+            label = dict(METRIC_LABEL.findall(labels))
+            key = f"{label.get('status')} {label.get('method')} {label.get('route')}"
+            counts[key] += int(float(value))
+    return counts
+
+
+async def answer_counts(client: httpx.AsyncClient, metrics: str | None) -> Counter[str]:
+    """The service's own count of its answers (see parse_answer_counts); empty if unreadable."""
+    if metrics is None:
+        return Counter()
+    try:
+        response = await client.get(metrics)
+    except httpx.HTTPError:
+        return Counter()
+    return parse_answer_counts(response.text) if response.is_success else Counter()
+
+
+def failed_answers(before: Counter[str], after: Counter[str]) -> str:
+    """`503 x 12 (GET /v1/...)` for each non-2xx answer counted between the two snapshots."""
+    grown = after - before
+    return ", ".join(
+        f"{key.split(' ', 1)[0]} x {n} ({key.split(' ', 1)[1]})"
+        for key, n in sorted(grown.items())
+        if not key.startswith("2")
+    )
+
+
 # --- scenarios and rounds -------------------------------------------------------------------
 
 
@@ -337,6 +378,7 @@ class Section:
 
 
 async def measure(
+    client: httpx.AsyncClient,
     section: Section,
     loads: dict[str, Load],
     order: Sequence[str],
@@ -348,7 +390,11 @@ async def measure(
         await run_wrk(loads[key], settings, WARMUP_SECONDS)
     for number in range(1, rounds + 1):
         for key in order if number % 2 else reversed(order):
+            before = await answer_counts(client, loads[key].metrics)
             result = await run_wrk(loads[key], settings, settings.seconds)
+            if result.non_2xx:
+                after = await answer_counts(client, loads[key].metrics)
+                result.answers = failed_answers(before, after)
             section.runs.setdefault(key, []).append(result)
             line = (
                 f"  round {number}  {LABELS[key]:<38}{result.rps:>9,.0f} req/s"
@@ -389,19 +435,29 @@ async def run_postgres(settings: Settings, section: Section, tmp: Path) -> None:
             "ping": Load(f"{bare}/ping"),
             "read": Load(bare, (), "read_by_id.lua", (str(bare_ids), "/departments/")),
             "insert": Load(f"{bare}/departments", (), "create_department.lua", creates=True),
-            "healthz": Load(f"{govperf}/healthz"),
+            "healthz": Load(f"{govperf}/healthz", metrics=f"{govperf}/metrics"),
             "get": Load(
-                govperf, wrk_headers, "read_by_id.lua", (str(govperf_ids), "/v1/departments/")
+                govperf,
+                wrk_headers,
+                "read_by_id.lua",
+                (str(govperf_ids), "/v1/departments/"),
+                metrics=f"{govperf}/metrics",
             ),
-            "list": Load(f"{govperf}/v1/departments?limit=50", wrk_headers),
+            "list": Load(
+                f"{govperf}/v1/departments?limit=50", wrk_headers, metrics=f"{govperf}/metrics"
+            ),
             "post": Load(
-                f"{govperf}/v1/departments", wrk_headers, "create_department.lua", creates=True
+                f"{govperf}/v1/departments",
+                wrk_headers,
+                "create_department.lua",
+                creates=True,
+                metrics=f"{govperf}/metrics",
             ),
         }
         for key, load in loads.items():
             await probe(client, LABELS[key], load)
         order = ("ping", "healthz", "read", "get", "list", "insert", "post")
-        await measure(section, loads, order, settings, settings.rounds)
+        await measure(client, section, loads, order, settings, settings.rounds)
 
 
 async def run_sqlite(settings: Settings, section: Section) -> None:
@@ -415,13 +471,17 @@ async def run_sqlite(settings: Settings, section: Section) -> None:
         loads = {
             "insert": Load(f"{bare}/departments", (), "create_department.lua", creates=True),
             "post": Load(
-                f"{govperf}/v1/departments", wrk_headers, "create_department.lua", creates=True
+                f"{govperf}/v1/departments",
+                wrk_headers,
+                "create_department.lua",
+                creates=True,
+                metrics=f"{govperf}/metrics",
             ),
         }
         for key, load in loads.items():
             await probe(client, LABELS[key], load)
         # One run each: the target is govperf's own p99, the bare figure is shown beside it.
-        await measure(section, loads, ("insert", "post"), settings, 1)
+        await measure(client, section, loads, ("insert", "post"), settings, 1)
 
 
 # --- the report -----------------------------------------------------------------------------
