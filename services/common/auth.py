@@ -71,30 +71,46 @@ ANONYMOUS = Principal(subject="anonymous", role="public")
 
 
 class TokenVerifier:
-    """Verifies bearer tokens: HS256 with a shared secret, or RS256/ES256 through a JWKS URL."""
+    """Verifies bearer tokens: HS256 with a shared secret, or RS256/ES256 through a JWKS URL.
+
+    A client sends the same token with every request until it expires, so a verified token is
+    remembered (briefly, and never past its expiry): the signature is checked once, not on
+    every request. JWKS keys are kept in memory by `kid`; only an unknown `kid` fetches the set
+    again (in a thread: PyJWKClient does blocking I/O).
+    """
+
+    CACHE_SECONDS = 60.0
+    CACHE_SIZE = 10_000
 
     def __init__(self, settings: ComponentSettings) -> None:
         self.settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self._jwks_keys: dict[str, Any] = {}
+        self._verified: dict[str, tuple[float, Principal]] = {}
+        if self._jwks is not None:
+            self._algorithms = [a for a in settings.jwt_algorithms if a != "HS256"] or [
+                "RS256",
+                "ES256",
+            ]
+        else:
+            self._algorithms = ["HS256"]
 
     async def verify(self, token: str) -> Principal:
+        now = time.time()
+        remembered = self._verified.get(token)
+        if remembered is not None and remembered[0] > now:
+            return remembered[1]
         options: dict[str, Any] = {"require": ["exp", "sub"]}
         try:
-            if self._jwks is not None:
-                # PyJWKClient fetches (and caches) keys with blocking I/O.
-                signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
-                key: Any = signing_key.key
-                algorithms = [a for a in self.settings.jwt_algorithms if a != "HS256"] or [
-                    "RS256",
-                    "ES256",
-                ]
-            else:
-                key = self.settings.jwt_secret.get_secret_value()
-                algorithms = ["HS256"]
+            key: Any = (
+                await self._signing_key(token)
+                if self._jwks is not None
+                else self.settings.jwt_secret.get_secret_value()
+            )
             claims = jwt.decode(
                 token,
                 key,
-                algorithms=algorithms,
+                algorithms=self._algorithms,
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer,
                 options=options,
@@ -103,7 +119,23 @@ class TokenVerifier:
             raise Unauthorized("The token has expired") from exc
         except (jwt.PyJWTError, ValueError) as exc:
             raise Unauthorized(f"The token is not valid: {exc}") from exc
-        return Principal.from_claims(claims)
+        principal = Principal.from_claims(claims)
+        if len(self._verified) >= self.CACHE_SIZE:
+            self._verified.clear()
+        expires = float(claims["exp"]) if isinstance(claims.get("exp"), int | float) else now
+        self._verified[token] = (min(expires, now + self.CACHE_SECONDS), principal)
+        return principal
+
+    async def _signing_key(self, token: str) -> Any:
+        assert self._jwks is not None
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = self._jwks_keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+            key = signing_key.key
+            if isinstance(kid, str):
+                self._jwks_keys[kid] = key
+        return key
 
 
 def mint_token(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -27,6 +28,9 @@ def rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+JWKS_FETCHES: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def jwks_url(rsa_key: rsa.RSAPrivateKey) -> Iterator[str]:
     """A real JWKS endpoint on loopback, as an OIDC provider (Keycloak, …) would serve."""
@@ -35,6 +39,7 @@ def jwks_url(rsa_key: rsa.RSAPrivateKey) -> Iterator[str]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            JWKS_FETCHES.append(self.path)
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.end_headers()
@@ -92,6 +97,49 @@ class TestJwks:
         assert (await verifier.verify(good)).role == "admin"
         with pytest.raises(Unauthorized):
             await verifier.verify(rs256_token(rsa_key, aud="other", iss="https://idp"))
+
+    async def test_the_key_set_is_fetched_once_not_per_request(
+        self, rsa_key: rsa.RSAPrivateKey, jwks_url: str
+    ) -> None:
+        verifier = TokenVerifier(Settings(jwt_jwks_url=jwks_url, jwt_algorithms=["RS256"]))
+        before = len(JWKS_FETCHES)
+        for n in range(5):
+            # A new token each time (other subjects), so only the key, not the token, is reused.
+            principal = await verifier.verify(rs256_token(rsa_key, sub=f"u-{n}"))
+            assert principal.subject == f"u-{n}"
+        assert len(JWKS_FETCHES) - before == 1
+
+    async def test_a_token_of_an_unknown_key_is_refused(self, jwks_url: str) -> None:
+        verifier = TokenVerifier(Settings(jwt_jwks_url=jwks_url, jwt_algorithms=["RS256"]))
+        stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        forged = jwt.encode(
+            {"sub": "x", "role": "admin", "exp": int(time.time()) + 60},
+            stranger,
+            algorithm="RS256",
+            headers={"kid": "key-2"},
+        )
+        with pytest.raises(Unauthorized):
+            await verifier.verify(forged)
+
+
+class TestRememberedTokens:
+    async def test_an_expired_token_is_refused_even_after_it_was_accepted(self) -> None:
+        verifier = TokenVerifier(Settings())
+        short = token("admin", ttl_seconds=1)
+        assert (await verifier.verify(short)).role == "admin"
+        await asyncio.sleep(2.1)
+        with pytest.raises(Unauthorized, match="expired"):
+            await verifier.verify(short)
+
+    async def test_a_token_with_a_bad_signature_is_never_taken_for_a_remembered_one(
+        self,
+    ) -> None:
+        verifier = TokenVerifier(Settings())
+        good = token("admin")
+        await verifier.verify(good)
+        head, payload, signature = good.split(".")
+        with pytest.raises(Unauthorized):
+            await verifier.verify(f"{head}.{payload}.{signature[:-4]}AAAA")
 
 
 class TestClaims:
