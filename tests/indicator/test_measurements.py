@@ -191,7 +191,7 @@ class TestFormats:
             headers=auth(),
         )
         assert response.status_code == 200, response.text
-        assert response.json()["imported"] == 2
+        assert response.json()["response"]["importCount"]["imported"] == 2
         exported = await client.get(
             "/v1/measurements/export",
             params={"jurisdiction": HEIHE, "format": "dhis2"},

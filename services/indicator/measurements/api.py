@@ -3,54 +3,71 @@ officers, verification for the office, and a change feed for everyone who syncs.
 
 from __future__ import annotations
 
-import tempfile
+import json
 import uuid
-from typing import IO, Annotated, Any
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from services.common.audit import record_audit
 from services.common.auth import AdminOnly, Principal, require_role
-from services.common.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    Unauthorized,
-    problem_response,
-    responses,
-)
-from services.common.jurisdictions import DIVISION_CODE_PATTERN, ensure_writable
+from services.common.errors import Forbidden, NotFound, Unauthorized, responses
+from services.common.jurisdictions import DIVISION_CODE_PATTERN
 from services.common.pagination import Page, PageParamsDep
 from services.common.routing import Idempotent, SessionDep, TransactionalRoute
-from services.indicator.measurements import formats, importer, jobs, schemas
+from services.indicator.measurements import dhis2, formats, importer, imports, jobs, schemas
 from services.indicator.measurements import service as measurement_service
 from services.indicator.measurements.schemas import PERIOD_PATTERN
 from services.indicator.models import ImportJob
 from services.indicator.schemas import CODE_PATTERN
 
+
+class Dhis2Route(TransactionalRoute):
+    """DHIS2 answers an import that wrote its good values and ignored the others with 409 and
+    status WARNING. The edge commits only what a 2xx answer describes, so that answer leaves
+    the endpoint as 200 and takes DHIS2's status (the body's `httpStatusCode`) once the
+    transaction has committed; a replay of its Idempotency-Key is given the same."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            response = await handler(request)
+            if response.status_code == status.HTTP_200_OK and response.headers.get(
+                "content-type", ""
+            ).startswith("application/json"):
+                try:
+                    code = json.loads(bytes(response.body)).get("httpStatusCode")
+                except (ValueError, AttributeError):
+                    return response
+                if code == status.HTTP_409_CONFLICT:
+                    response.status_code = code
+            return response
+
+        return answer
+
+
 router = APIRouter(prefix="/v1/measurements", tags=["measurements"], route_class=TransactionalRoute)
-dhis2_router = APIRouter(prefix="/v1", tags=["measurements"], route_class=TransactionalRoute)
+dhis2_router = APIRouter(prefix="/v1", tags=["measurements"], route_class=Dhis2Route)
 Reporter = Annotated[Principal, Depends(require_role("admin", "department", "integration"))]
 Jurisdiction = Annotated[str, Query(pattern=DIVISION_CODE_PATTERN, examples=["231100"])]
-SPOOL_IN_MEMORY = 1 << 20
+Strategy = Annotated[importer.Strategy, Query(alias="importStrategy")]
+DryRun = Annotated[bool, Query(alias="dryRun", description="Report what would happen")]
+Atomic = Annotated[bool, Query(description="Any conflict writes nothing (default)")]
+RunAsync = Annotated[bool, Query(alias="async", description="Run as a job whatever the size")]
 CONTENT_TYPES = {"json": "application/json", "dhis2": "application/json", "csv": "text/csv"}
 
 
-class ImportConflicts(Conflict):
-    code = "import-conflicts"
-    title = "The import was rejected: nothing was written"
+async def _runner(request: Request, background: BackgroundTasks) -> imports.Runner:
+    return imports.Runner(
+        db=request.app.state.db,
+        schedule=background.add_task,
+        job_threshold_bytes=request.app.state.settings.import_job_threshold_bytes,
+    )
 
 
-async def _spool(request: Request) -> tuple[IO[bytes], int]:
-    """The request body in a temporary file (in memory up to 1 MiB), and its size."""
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-    size = 0
-    async for chunk in request.stream():
-        spool.write(chunk)
-        size += len(chunk)
-    spool.seek(0)
-    return spool, size
+RunnerDep = Annotated[imports.Runner, Depends(_runner)]
 
 
 def _format(request: Request, fmt: formats.Format | None) -> formats.Format:
@@ -60,80 +77,57 @@ def _format(request: Request, fmt: formats.Format | None) -> formats.Format:
     return "csv" if content_type.startswith(("text/csv", "application/csv")) else "json"
 
 
-async def _import(
-    request: Request,
-    session: SessionDep,
-    background: BackgroundTasks,
-    principal: Principal,
-    jurisdiction: str,
-    fmt: formats.Format,
-    options: importer.Options,
-    run_async: bool,
-) -> Response:
-    ensure_writable(principal, jurisdiction)
-    spool, size = await _spool(request)
-    settings = request.app.state.settings
-    if run_async or size > settings.import_job_threshold_bytes:
-        job = await jobs.create_job(session, principal, jurisdiction, fmt, options)
-        background.add_task(
-            jobs.run_job, request.app.state.db, job.id, principal, spool, fmt, options
-        )
-        location = f"/v1/measurements/import-jobs/{job.id}"
-        return JSONResponse(
-            schemas.ImportJob.model_validate(job).model_dump(mode="json"),
-            status_code=status.HTTP_202_ACCEPTED,
-            headers={"Location": location},
-        )
-    try:
-        summary = await importer.run_import(session, principal, jurisdiction, spool, fmt, options)
-    finally:
-        spool.close()
-    body = summary.as_dict()
-    if options.atomic and summary.conflicts_total and not options.dry_run:
-        return problem_response(
-            request,
-            status=ImportConflicts.status,
-            code=ImportConflicts.code,
-            title=ImportConflicts.title,
-            detail=f"{summary.conflicts_total} row(s) conflict; fix them and send the import again",
-            summary=body,
-        )
-    if summary.written:
-        await measurement_service.announce_import(session, jurisdiction, summary)
-        record_audit(
-            session,
-            principal,
-            action="measurements.imported",
-            resource_type="measurements",
-            resource_id=f"import:{body['cursor']}",
-            jurisdiction_code=jurisdiction,
-            after={k: v for k, v in body.items() if k != "conflicts"},
-        )
-    return JSONResponse(body)
+def _job_accepted(job: ImportJob) -> JSONResponse:
+    return JSONResponse(
+        schemas.ImportJob.model_validate(job).model_dump(mode="json"),
+        status_code=status.HTTP_202_ACCEPTED,
+        headers={"Location": f"/v1/measurements/import-jobs/{job.id}"},
+    )
 
 
+def _ref(model: type[Any]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+CSV_BODY = {"schema": {"type": "string", "description": schemas.CSV_DESCRIPTION}}
+JOB_RESPONSE = {"model": schemas.ImportJob, "description": "A large import, running as a job"}
 IMPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **responses(Unauthorized, Forbidden, ImportConflicts, formats.InvalidImportFile),
+    **responses(Unauthorized, Forbidden, imports.ImportConflicts, formats.InvalidImportFile),
     200: {"model": schemas.ImportSummary, "description": "The import summary"},
-    202: {"model": schemas.ImportJob, "description": "A large import, running as a job"},
+    202: JOB_RESPONSE,
+}
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _ref(schemas.MeasurementsJson)},
+            "text/csv": CSV_BODY,
+        },
+    }
 }
 
 
-@router.post("/import", dependencies=[Idempotent], responses=IMPORT_RESPONSES, response_model=None)
+@router.post(
+    "/import",
+    dependencies=[Idempotent],
+    responses=IMPORT_RESPONSES,
+    response_model=None,
+    openapi_extra=IMPORT_BODY,
+)
 async def import_measurements(
     request: Request,
     session: SessionDep,
-    background: BackgroundTasks,
+    runner: RunnerDep,
     principal: Reporter,
     jurisdiction: Jurisdiction,
     fmt: Annotated[
         formats.Format | None,
         Query(alias="format", description="json (ours), csv or dhis2; default from Content-Type"),
     ] = None,
-    strategy: Annotated[importer.Strategy, Query(alias="importStrategy")] = "CREATE_AND_UPDATE",
-    dry_run: Annotated[bool, Query(alias="dryRun")] = False,
-    atomic: bool = True,
-    run_async: Annotated[bool, Query(alias="async")] = False,
+    strategy: Strategy = "CREATE_AND_UPDATE",
+    dry_run: DryRun = False,
+    atomic: Atomic = True,
+    run_async: RunAsync = False,
 ) -> Response:
     """Bulk import: our JSON `{"measurements": [...]}`, CSV, or DHIS2 `dataValueSets`.
 
@@ -142,37 +136,71 @@ async def import_measurements(
     nothing if any row conflicts (409 with the summary). Large files (or `async=true`) run
     as a job: 202 and a `Location` to poll.
     """
-    options = importer.Options(strategy=strategy, dry_run=dry_run, atomic=atomic)
-    return await _import(
-        request,
+    outcome = await imports.import_measurements(
         session,
-        background,
         principal,
         jurisdiction,
+        request.stream(),
         _format(request, fmt),
-        options,
-        run_async,
+        importer.Options(strategy=strategy, dry_run=dry_run, atomic=atomic),
+        run_async=run_async,
+        runner=runner,
     )
+    if isinstance(outcome, ImportJob):
+        return _job_accepted(outcome)
+    return JSONResponse(outcome.as_dict())
 
 
 @dhis2_router.post(
-    "/dataValueSets", dependencies=[Idempotent], responses=IMPORT_RESPONSES, response_model=None
+    "/dataValueSets",
+    dependencies=[Idempotent],
+    response_model=None,
+    responses={
+        **responses(Unauthorized, Forbidden, formats.InvalidImportFile),
+        200: {"model": dhis2.Dhis2WebMessage, "description": "Imported (DHIS2 status OK)"},
+        202: JOB_RESPONSE,
+        409: {
+            "model": dhis2.Dhis2WebMessage,
+            "description": "WARNING: conflicting values ignored, the others written; or "
+            "ERROR: rejected, nothing written",
+        },
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(schemas.Dhis2DataValueSet)}},
+        }
+    },
 )
 async def import_data_value_sets(
     request: Request,
     session: SessionDep,
-    background: BackgroundTasks,
+    runner: RunnerDep,
     principal: Reporter,
     jurisdiction: Jurisdiction,
-    strategy: Annotated[importer.Strategy, Query(alias="importStrategy")] = "CREATE_AND_UPDATE",
-    dry_run: Annotated[bool, Query(alias="dryRun")] = False,
-    atomic: bool = True,
-    run_async: Annotated[bool, Query(alias="async")] = False,
+    strategy: Strategy = "CREATE_AND_UPDATE",
+    dry_run: DryRun = False,
+    atomic: Atomic = True,
+    run_async: RunAsync = False,
 ) -> Response:
-    """DHIS2-compatible: the same import for a `dataValueSets` JSON body (codes as ids)."""
-    options = importer.Options(strategy=strategy, dry_run=dry_run, atomic=atomic)
-    return await _import(
-        request, session, background, principal, jurisdiction, "dhis2", options, run_async
+    """DHIS2-compatible: the same import for a `dataValueSets` JSON body (codes as ids),
+    answered as DHIS2 2.38+ answers (a web message around an `ImportSummary`)."""
+    outcome = await imports.import_data_value_set(
+        session,
+        principal,
+        jurisdiction,
+        request.stream(),
+        importer.Options(strategy=strategy, dry_run=dry_run, atomic=atomic),
+        run_async=run_async,
+        runner=runner,
+    )
+    if isinstance(outcome, ImportJob):
+        return _job_accepted(outcome)
+    # An ERROR wrote nothing: 409 now, and the edge rolls back. A WARNING wrote its good
+    # values: 200 here, so the edge commits, and 409 on the way out (Dhis2Route).
+    return JSONResponse(
+        outcome.model_dump(mode="json", exclude_none=True),
+        status_code=status.HTTP_409_CONFLICT if outcome.status == "ERROR" else status.HTTP_200_OK,
     )
 
 
@@ -183,16 +211,22 @@ async def get_import_job(
     session: SessionDep, principal: Reporter, job_id: uuid.UUID
 ) -> schemas.ImportJob:
     """A job's progress (rows done of the total) and, once finished, its summary."""
-    job = await session.get(ImportJob, job_id)
-    if job is None or not principal.may_access(job.jurisdiction_code):
-        raise NotFound(f"Import job {job_id} not found")
-    if principal.role != "admin" and job.created_by != principal.subject:
-        raise NotFound(f"Import job {job_id} not found")
-    view = schemas.ImportJob.model_validate(job)
-    return view.model_copy(update={"rows_done": jobs.rows_done(job)})
+    return await jobs.get_job(session, principal, job_id)
 
 
-@router.get("/export", responses=responses(Unauthorized, Forbidden), response_model=None)
+@router.get(
+    "/export",
+    response_model=None,
+    responses={
+        **responses(Unauthorized, Forbidden),
+        200: {
+            "description": "The values: `format=json` our JSON, `dhis2` a DHIS2 dataValueSet, "
+            "`csv` CSV (as a download)",
+            "model": schemas.MeasurementsJson,
+            "content": {"text/csv": CSV_BODY},
+        },
+    },
+)
 async def export_measurements(
     request: Request,
     principal: Reporter,
@@ -204,19 +238,18 @@ async def export_measurements(
 ) -> Response:
     """The current values in exactly the format the import takes: re-importing an export
     changes nothing."""
-    ensure_writable(principal, jurisdiction)
-    # Checked here: once the response streams, a refusal could only cut it short.
-    department_id = measurement_service.department_filter(principal, department_id)
-    records = measurement_service.export_records(
+    text = measurement_service.export(
         request.app.state.db,
+        principal,
         jurisdiction,
+        fmt,
         department_id=department_id,
         indicator=indicator,
         period=period,
     )
     extension = "csv" if fmt == "csv" else "json"
     return StreamingResponse(
-        formats.write(records, fmt),
+        text,
         media_type=CONTENT_TYPES[fmt] + ("; charset=utf-8" if fmt == "csv" else ""),
         headers={
             "Content-Disposition": f'attachment; filename="measurements-{jurisdiction}.{extension}"'

@@ -70,8 +70,13 @@ class Summary:
     periods: list[str] = field(default_factory=list)
 
     @property
+    def rejected(self) -> bool:
+        """An atomic import with a conflict: nothing is written, and nothing counts."""
+        return bool(self.options.atomic and self.conflicts_total and not self.options.dry_run)
+
+    @property
     def written(self) -> bool:
-        return not self.options.dry_run and not (self.options.atomic and self.conflicts_total)
+        return not self.options.dry_run and not self.rejected
 
     @property
     def status(self) -> str:
@@ -371,8 +376,8 @@ async def _import(
         ],
         total=counts.get("conflict", 0),
     )
-    if options.atomic and summary.conflicts_total and not options.dry_run:
-        return summary  # rejected: nothing is written, so nothing counts
+    if summary.rejected:
+        return summary  # nothing is written, so nothing counts
     # A dry run reports what the import would do; conflicting rows of a non-atomic import
     # are left out, as ignored.
     summary.imported = counts.get("create", 0) + counts.get("revive", 0)

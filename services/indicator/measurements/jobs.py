@@ -10,11 +10,10 @@ import structlog
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.audit import record_audit
 from services.common.auth import Principal
 from services.common.db import Database, utcnow
-from services.common.errors import AppError
-from services.indicator.measurements import formats, importer
+from services.common.errors import AppError, NotFound
+from services.indicator.measurements import formats, importer, schemas
 from services.indicator.measurements import service as measurement_service
 from services.indicator.models import ImportJob
 
@@ -27,6 +26,20 @@ PROGRESS: dict[uuid.UUID, int] = {}
 
 def rows_done(job: ImportJob) -> int:
     return max(job.rows_done, PROGRESS.get(job.id, 0))
+
+
+async def get_job(
+    session: AsyncSession, principal: Principal, job_id: uuid.UUID
+) -> schemas.ImportJob:
+    """A job of the caller's jurisdictions, with its progress; department-bound callers see
+    only the jobs they started."""
+    job = await session.get(ImportJob, job_id)
+    if job is None or not principal.may_access(job.jurisdiction_code):
+        raise NotFound(f"Import job {job_id} not found")
+    if principal.role != "admin" and job.created_by != principal.subject:
+        raise NotFound(f"Import job {job_id} not found")
+    view = schemas.ImportJob.model_validate(job)
+    return view.model_copy(update={"rows_done": rows_done(job)})
 
 
 async def create_job(
@@ -89,15 +102,13 @@ async def run_job(
             )
             body = summary.as_dict()
             if summary.written:
-                await measurement_service.announce_import(session, job.jurisdiction_code, summary)
-                record_audit(
+                await measurement_service.record_import(
                     session,
                     principal,
-                    action="measurements.imported",
+                    job.jurisdiction_code,
+                    summary,
                     resource_type="import_job",
                     resource_id=job_id,
-                    jurisdiction_code=job.jurisdiction_code,
-                    after={k: v for k, v in body.items() if k != "conflicts"},
                 )
                 await session.commit()
             else:

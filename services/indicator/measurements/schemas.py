@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, RootModel, UrlConstraints
 
 from services.common.jurisdictions import DIVISION_CODE_PATTERN
 from services.indicator.schemas import CODE_PATTERN
@@ -113,3 +113,52 @@ class ImportJob(BaseModel):
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+
+
+# --- files, as the import takes them and the export writes them (documentation of the bodies;
+# the import reads them streaming, row by row, and reports each bad row as a conflict) -------
+
+
+class MeasurementRecord(BaseModel):
+    indicator: str = Field(examples=["ECO.1.1"])
+    department: str = Field(examples=["HH-FGW"])
+    period: str = Field(examples=["2026Q1"])
+    value: float | None = Field(default=None, examples=[6.8])
+    comment: str | None = None
+    source_system: str | None = None
+    evidence_url: str | None = None
+
+
+class MeasurementsFile(BaseModel):
+    """Our JSON: `format=json`."""
+
+    measurements: list[MeasurementRecord]
+
+
+class Dhis2DataValue(BaseModel):
+    dataElement: str = Field(description="The indicator's code", examples=["ECO.1.1"])
+    period: str | None = Field(default=None, examples=["2026Q1"])
+    orgUnit: str | None = Field(
+        default=None, description="The department's code", examples=["HH-FGW"]
+    )
+    value: str | float | None = Field(default=None, examples=["6.8"])
+    comment: str | None = None
+
+
+class Dhis2DataValueSet(BaseModel):
+    """DHIS2 `dataValueSets` JSON with codes as ids: `format=dhis2`. The set's `period` and
+    `orgUnit` apply to values that carry none."""
+
+    period: str | None = None
+    orgUnit: str | None = None
+    dataValues: list[Dhis2DataValue]
+
+
+class MeasurementsJson(RootModel[MeasurementsFile | Dhis2DataValueSet]):
+    """A JSON file of values: ours or DHIS2's."""
+
+
+CSV_DESCRIPTION = (
+    "UTF-8 CSV (a BOM is fine) with a header line naming some of: indicator, department, "
+    "period, value, comment, source_system, evidence_url"
+)

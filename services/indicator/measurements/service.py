@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.audit import record_change, snapshot
+from services.common.audit import record_audit, record_change, snapshot
 from services.common.auth import Principal
 from services.common.db import Database, utcnow
 from services.common.errors import Conflict, Forbidden, NotFound, Unprocessable
-from services.common.events.outbox import emit
 from services.common.jurisdictions import ensure_writable
 from services.common.pagination import PageParams, decode_cursor, encode_cursor, paginate
+from services.indicator import events
 from services.indicator.measurements import formats, importer, schemas
 from services.indicator.models import Department, Measurement
 
@@ -256,7 +256,7 @@ async def review(
         reason=reason,
         action=f"measurement.{verdict}",
     )
-    await _announce(session, row, f"measurement.{verdict}")
+    await _announce(session, row)
     return row
 
 
@@ -298,51 +298,59 @@ async def set_flag(
     return row
 
 
-async def _announce(session: AsyncSession, row: Measurement, event_type: str) -> None:
+async def _announce(session: AsyncSession, row: Measurement) -> None:
     department_code = await session.scalar(
         select(Department.code).where(Department.id == row.department_id)
     )
-    await emit(
-        session,
-        event_type,
-        aggregate=f"measurement:{row.id}",
-        jurisdiction_code=row.jurisdiction_code,
-        data={
-            "measurement_id": str(row.id),
-            "indicator": row.indicator_code,
-            "department_id": str(row.department_id),
-            "department": department_code,
-            "period": row.period,
-            "value": row.value,
-            "status": row.status,
-            "reason": row.status_reason,
-            "change_seq": row.change_seq,
-        },
-    )
+    await events.measurement_reviewed(session, row, department_code)
 
 
-async def announce_import(
-    session: AsyncSession, jurisdiction_code: str, summary: importer.Summary
+async def record_import(
+    session: AsyncSession,
+    principal: Principal,
+    jurisdiction_code: str,
+    summary: importer.Summary,
+    *,
+    resource_type: str,
+    resource_id: object,
 ) -> None:
-    """One `measurements.imported` per import that changed anything (never one per row)."""
-    if not summary.written or summary.cursor is None:
+    """An import that wrote something: its `measurements.imported` event and its audit row,
+    in the import's own transaction."""
+    if not summary.written:
         return
-    await emit(
+    await events.measurements_imported(session, jurisdiction_code, summary)
+    record_audit(
         session,
-        "measurements.imported",
-        aggregate=f"measurements:{jurisdiction_code}",
+        principal,
+        action="measurements.imported",
+        resource_type=resource_type,
+        resource_id=resource_id,
         jurisdiction_code=jurisdiction_code,
-        data={
-            "imported": summary.imported,
-            "updated": summary.updated,
-            "deleted": summary.deleted,
-            "ignored": summary.ignored,
-            "strategy": summary.options.strategy,
-            "departments": summary.departments,
-            "periods": summary.periods,
-            "cursor": encode_cursor(summary.cursor),
-        },
+        after={k: v for k, v in summary.as_dict().items() if k != "conflicts"},
     )
+
+
+def export(
+    db: Database,
+    principal: Principal,
+    jurisdiction_code: str,
+    fmt: formats.Format,
+    *,
+    department_id: uuid.UUID | None,
+    indicator: str | None,
+    period: str | None,
+) -> AsyncIterator[str]:
+    """The current values as text in `fmt`, streamed. Who may read what is checked now, when
+    the export is asked for: once it streams, a refusal could only cut it short."""
+    ensure_writable(principal, jurisdiction_code)
+    records = export_records(
+        db,
+        jurisdiction_code,
+        department_id=department_filter(principal, department_id),
+        indicator=indicator,
+        period=period,
+    )
+    return formats.write(records, fmt)
 
 
 async def export_records(

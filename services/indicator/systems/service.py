@@ -14,10 +14,9 @@ from services.common.audit import record_change, snapshot
 from services.common.auth import Principal
 from services.common.db import new_id, utcnow
 from services.common.errors import Conflict, NotFound, Unprocessable
-from services.common.events.outbox import emit
 from services.common.jurisdictions import ensure_writable, get_writable
 from services.common.pagination import PageParams, paginate
-from services.indicator import scoring
+from services.indicator import events, scoring
 from services.indicator.models import Department, IndicatorNode, IndicatorSystem
 from services.indicator.systems import schemas
 from services.indicator.weighting import service as weighting_service
@@ -468,13 +467,7 @@ async def publish(
     view = schemas.System(
         **schemas.SystemSummary.model_validate(system).model_dump(), nodes=nest(nodes)
     )
-    await emit(
-        session,
-        "indicator_system.published",
-        aggregate=f"indicator_system:{system.jurisdiction_code}:{system.year}:{system.category}",
-        jurisdiction_code=system.jurisdiction_code,
-        data={"system": view.model_dump(mode="json")},
-    )
+    await events.system_published(session, system, view)
     return system
 
 
