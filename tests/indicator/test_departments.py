@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from tests import factories
 from tests.harness import HEIHE, Stack, auth
 
@@ -42,7 +45,62 @@ class TestDepartments:
             f"/v1/departments/{other['id']}", json={"code": "EDU"}, headers=auth()
         )
         assert rename.status_code == 409
+        assert rename.json()["code"] == "department-code-taken"
         assert (await client.get(f"/v1/departments/{first['id']}", headers=auth())).json() == first
+        assert (await client.get(f"/v1/departments/{other['id']}", headers=auth())).json() == other
+
+    async def test_the_same_code_in_another_jurisdiction_is_free(self, stack: Stack) -> None:
+        client = stack.client("indicator")
+        await factories.create_department(client, code="EDU")
+        harbin = await client.post(
+            "/v1/departments",
+            headers=auth(jurisdictions=("230100",)),
+            json={
+                "jurisdiction_code": "230100",
+                "code": "EDU",
+                "name_zh": "哈尔滨市教育局",
+                "category": "social_services",
+            },
+        )
+        assert harbin.status_code == 201, harbin.text
+
+    async def test_two_creates_of_one_code_at_once_give_one_department(self, stack: Stack) -> None:
+        client = stack.client("indicator")
+        body: dict[str, Any] = {
+            "jurisdiction_code": HEIHE,
+            "code": "TWIN",
+            "name_zh": "同时提交",
+            "category": "economic",
+        }
+        answers = await asyncio.gather(
+            *(client.post("/v1/departments", headers=auth(), json=body) for _ in range(4))
+        )
+        assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+        assert {a.json()["code"] for a in answers if a.status_code == 409} == {
+            "department-code-taken"
+        }
+        listed = await client.get("/v1/departments", params={"q": "TWIN"}, headers=auth())
+        assert len(listed.json()["items"]) == 1
+
+    async def test_a_refused_create_leaves_no_audit_row(self, stack: Stack) -> None:
+        client = stack.client("indicator")
+        created = await factories.create_department(client, code="EDU")
+        again = await client.post(
+            "/v1/departments",
+            headers=auth(),
+            json={
+                "jurisdiction_code": HEIHE,
+                "code": "EDU",
+                "name_zh": "x",
+                "category": "economic",
+            },
+        )
+        assert again.status_code == 409
+        audit = await client.get(
+            "/v1/audit", params={"action": "department.created"}, headers=auth()
+        )
+        assert [a["resource_id"] for a in audit.json()["items"]] == [created["id"]]
+        assert audit.json()["items"][0]["after"]["code"] == "EDU"
 
     async def test_the_hierarchy_stays_a_tree(self, stack: Stack) -> None:
         client = stack.client("indicator")

@@ -6,10 +6,12 @@ import uuid
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.audit import record_change, snapshot
 from services.common.auth import Principal
+from services.common.constraints import violates_unique
 from services.common.errors import Conflict, Unprocessable
 from services.common.jurisdictions import ensure_writable, get_visible, get_writable, scoped
 from services.common.pagination import PageParams, paginate
@@ -74,16 +76,20 @@ async def get_department(
     return await get_visible(session, Department, department_id, principal, what="Department")
 
 
-async def _check_code_free(
-    session: AsyncSession, jurisdiction_code: str, code: str, exclude: uuid.UUID | None = None
-) -> None:
-    stmt = select(Department.id).where(
-        Department.jurisdiction_code == jurisdiction_code, Department.code == code
-    )
-    if exclude is not None:
-        stmt = stmt.where(Department.id != exclude)
-    if await session.scalar(stmt) is not None:
-        raise DepartmentCodeTaken(f"Code '{code}' is already used in {jurisdiction_code}")
+DEPARTMENT_CODE = ("jurisdiction_code", "code")
+
+
+async def _flush(session: AsyncSession, jurisdiction_code: str, code: str) -> None:
+    """Write the change; a code in use in the jurisdiction is `DepartmentCodeTaken` (the
+    unique constraint decides, in the same round trip as the write)."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if violates_unique(exc, Department.__table__, DEPARTMENT_CODE):
+            raise DepartmentCodeTaken(
+                f"Code '{code}' is already used in {jurisdiction_code}"
+            ) from None
+        raise
 
 
 async def _check_parent(
@@ -109,12 +115,11 @@ async def create_department(
 ) -> Department:
     """Create a department in one of the caller's jurisdictions."""
     ensure_writable(principal, data.jurisdiction_code)
-    await _check_code_free(session, data.jurisdiction_code, data.code)
     if data.parent_id is not None:
         await _check_parent(session, data.jurisdiction_code, data.parent_id)
     department = Department(**data.model_dump())
     session.add(department)
-    await session.flush()
+    await _flush(session, data.jurisdiction_code, data.code)
     record_change(session, principal, "department.created", department)
     return department
 
@@ -133,10 +138,6 @@ async def update_department(
     for required in ("code", "name_zh", "category", "active"):
         if required in changes and changes[required] is None:
             raise Unprocessable(f"'{required}' cannot be null", code="null-not-allowed")
-    if "code" in changes:
-        await _check_code_free(
-            session, department.jurisdiction_code, changes["code"], exclude=department.id
-        )
     if changes.get("parent_id") is not None:
         await _check_parent(
             session, department.jurisdiction_code, changes["parent_id"], child_id=department.id
@@ -144,7 +145,7 @@ async def update_department(
     before = snapshot(department)
     for field, value in changes.items():
         setattr(department, field, value)
-    await session.flush()
+    await _flush(session, department.jurisdiction_code, department.code)
     record_change(session, principal, "department.updated", department, before=before)
     return department
 
