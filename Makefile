@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test fuzz lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ run: $(STAMP)
 ## test: the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL)
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## fuzz: schemathesis with many more examples and random seeds (GOVPERF_FUZZ_EXAMPLES=N)
+GOVPERF_FUZZ_EXAMPLES ?= 100
+fuzz: $(STAMP)
+	GOVPERF_FUZZ_EXAMPLES=$(GOVPERF_FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/contract \
+		-k holds_for_generated -p no:cacheprovider -o timeout=0
 
 ## lint: ruff lint and format check
 lint: $(STAMP)

@@ -20,7 +20,7 @@ from gateway.upstream import forwarded_headers
 from services.common.app import health_router, install_common, readiness
 from services.common.auth import TokenVerifier
 from services.common.db import Database
-from services.common.errors import AppError, NotFound
+from services.common.errors import AppError, NotFound, responses
 from services.common.migrate import head_revision, upgrade_async
 from services.common.observability import Metrics, configure_logging
 
@@ -112,6 +112,8 @@ def create_app(
         "/api/{service}/{path:path}",
         methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
         tags=["passthrough"],
+        # Besides these, whatever the service itself answers.
+        responses=responses(NotFound, BadGateway),
     )
     async def passthrough(service: str, path: str, request: Request) -> Response:
         """The services' REST APIs under the gateway's origin: `/api/indicator/v1/…`."""

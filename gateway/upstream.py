@@ -8,6 +8,18 @@ import httpx
 
 from services.common.context import current_request_id
 
+# The GraphQL error class of a service's answer, in the `extensions.code` words clients and
+# tools know (Apollo's): a refused argument is the caller's error, not the server's.
+GRAPHQL_ERROR_CODES = {
+    400: "BAD_USER_INPUT",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    409: "BAD_USER_INPUT",
+    422: "BAD_USER_INPUT",
+    429: "RATE_LIMITED",
+}
+
 
 class UpstreamError(Exception):
     """A service answered with a problem (or did not answer); its message is safe to show."""
@@ -24,6 +36,15 @@ class UpstreamError(Exception):
         self.service = service
         self.status = status
         self.code = code or "upstream-error"
+        # GraphQL copies an exception's `extensions` into the error it answers.
+        self.extensions = {
+            "code": GRAPHQL_ERROR_CODES.get(
+                status, "SERVICE_UNAVAILABLE" if status >= 500 else "BAD_REQUEST"
+            ),
+            "status": status,
+            "problem": self.code,
+            "service": service,
+        }
 
 
 def forwarded_headers(authorization: str | None) -> dict[str, str]:

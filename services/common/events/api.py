@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from services.common.auth import Principal, require_role
 from services.common.errors import (
@@ -22,6 +22,11 @@ from services.common.pagination import Page, PageParamsDep
 from services.common.routing import SessionDep, TransactionalRoute
 
 SubscriptionManager = Annotated[Principal, Depends(require_role("admin", "portal"))]
+# A delivery's number is a bigint on both databases; a larger one names no delivery and is
+# refused before it reaches a query (where SQLite and asyncpg would fail on it).
+DeliverySeq = Annotated[
+    int, Path(ge=1, le=2**63 - 1, description="The delivery's number, as the list gives it")
+]
 
 
 class InvalidSignature(Unauthorized):
@@ -220,7 +225,9 @@ async def list_deliveries(
     response_model=schemas.DeliveryDetail,
     responses=responses(Unauthorized, Forbidden, NotFound),
 )
-async def get_delivery(session: SessionDep, principal: SubscriptionManager, seq: int) -> Any:
+async def get_delivery(
+    session: SessionDep, principal: SubscriptionManager, seq: DeliverySeq
+) -> Any:
     """One delivery with every attempt: status, duration, error, start of the response."""
     return schemas.DeliveryDetail.model_validate(
         await subscription_service.get_delivery(session, principal, seq), from_attributes=True
@@ -233,7 +240,7 @@ async def get_delivery(session: SessionDep, principal: SubscriptionManager, seq:
     responses=responses(Unauthorized, Forbidden, NotFound),
 )
 async def replay_delivery(
-    session: SessionDep, principal: SubscriptionManager, seq: int
+    session: SessionDep, principal: SubscriptionManager, seq: DeliverySeq
 ) -> schemas.Replayed:
     count = await subscription_service.replay(session, principal, delivery_seq=seq)
     return schemas.Replayed(replayed=count)
