@@ -28,6 +28,9 @@ class PublicationNotPublished(Conflict):
 
 
 def _visible(principal: Principal):
+    """Published items for everyone; drafts and retractions for the office's admins only."""
+    if principal.role != "admin":
+        return Publication.status == "published"
     return or_(
         Publication.status == "published",
         Publication.jurisdiction_code.in_(principal.jurisdictions),

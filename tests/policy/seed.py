@@ -1,0 +1,304 @@
+"""The records every route of the policy test is called with, and the principals calling.
+
+Each city gets one record of every kind (two departments, A and B, so a department officer
+can be tried on its own and on another department's data). Writes that use up their record
+(delete, publish, verify ...) get a fresh one for every call that is expected to pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from govperf.components import SERVICES
+from tests import factories
+from tests.harness import Stack, auth
+
+PORTAL_ORIGIN = "https://portal.test"
+YEAR = 2026
+CATEGORY = "economic"
+PREFIX = {"231100": "HH", "230100": "HB"}
+
+
+def tree() -> list[dict[str, Any]]:
+    """One dimension, three leaves: quarterly, monthly (room for fresh values), annual."""
+    return [
+        {
+            "code": "E",
+            "name_zh": "经济发展",
+            "weight": 100,
+            "children": [
+                factories.indicator_leaf("E.1", 50, frequency="quarterly"),
+                factories.indicator_leaf("E.2", 30, frequency="monthly"),
+                factories.indicator_leaf("E.3", 20, frequency="annual"),
+            ],
+        }
+    ]
+
+
+@dataclass
+class City:
+    """One jurisdiction's seeded records, and how to make more of them."""
+
+    stack: Stack
+    jurisdiction: str
+    records: dict[str, Any] = field(default_factory=dict)
+    per_service: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> service -> rec
+    counters: dict[str, itertools.count] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return PREFIX.get(self.jurisdiction, "XX")
+
+    @property
+    def department_a(self) -> dict[str, Any]:
+        return self.records["department"]
+
+    @property
+    def department_b(self) -> dict[str, Any]:
+        return self.records["department_b"]
+
+    def record(self, key: str, component: str) -> dict[str, Any]:
+        if key in self.per_service:
+            return self.per_service[key][component]
+        return self.records[key]
+
+    def next(self, what: str) -> int:
+        """1, 2, 3 ... for each kind of fresh record (codes, years, periods)."""
+        return next(self.counters.setdefault(what, itertools.count(1)))
+
+    def admin(self) -> dict[str, str]:
+        return auth("admin", jurisdictions=(self.jurisdiction,))
+
+    def portal(self) -> dict[str, str]:
+        return auth("portal", jurisdictions=(self.jurisdiction,), subject=self.portal_subject)
+
+    @property
+    def portal_subject(self) -> str:
+        return f"portal:{self.jurisdiction}"
+
+    # --- principals -----------------------------------------------------------------
+
+    def principals(self) -> list[Principal]:
+        """Every kind of principal of this city; department-bound ones for A and for B."""
+        j = (self.jurisdiction,)
+        a, b = self.department_a["id"], self.department_b["id"]
+        return [
+            Principal("anonymous", "anonymous", {}),
+            Principal("citizen_app", "citizen_app", auth("citizen_app", jurisdictions=j)),
+            Principal(
+                "officer_a",
+                "department",
+                auth("department", jurisdictions=j, department_id=a),
+                bound="A",
+            ),
+            Principal(
+                "officer_b",
+                "department",
+                auth("department", jurisdictions=j, department_id=b),
+                bound="B",
+            ),
+            Principal(
+                "integration_a",
+                "integration",
+                auth("integration", jurisdictions=j, department_id=a),
+                bound="A",
+            ),
+            Principal(
+                "integration_b",
+                "integration",
+                auth("integration", jurisdictions=j, department_id=b),
+                bound="B",
+            ),
+            Principal("portal", "portal", self.portal()),
+            Principal("evaluator", "evaluator", auth("evaluator", jurisdictions=j)),
+            Principal("admin", "admin", self.admin()),
+        ]
+
+    # --- fresh records, for writes that use theirs up -----------------------------------
+
+    async def fresh(self, key: str, component: str) -> dict[str, Any]:
+        if key in FRESH_PER_SERVICE:
+            return await FRESH_PER_SERVICE[key](self, component)
+        return await FRESH[key](self)
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str  # as reported: officer_a, integration_b ...
+    kind: str  # the policy's principal kind
+    headers: dict[str, str]
+    bound: str | None = None  # department-bound principals: "A" (the records') or "B"
+
+
+@dataclass
+class Seed:
+    stack: Stack
+    cities: dict[str, City]
+
+
+# --- seeding ------------------------------------------------------------------------------
+
+
+async def _published_system(city: City, *, year: int, category: str) -> dict[str, Any]:
+    return await factories.create_indicator_system(
+        city.stack.client("indicator"),
+        jurisdiction=city.jurisdiction,
+        year=year,
+        category=category,
+        nodes=tree(),
+        publish=True,
+    )
+
+
+async def _draft_system(city: City, *, year: int, category: str) -> dict[str, Any]:
+    return await factories.create_indicator_system(
+        city.stack.client("indicator"),
+        jurisdiction=city.jurisdiction,
+        year=year,
+        category=category,
+        nodes=tree(),
+    )
+
+
+async def _measurement(city: City, *, indicator: str, period: str) -> dict[str, Any]:
+    return await factories.create_measurement(
+        city.stack.client("indicator"),
+        jurisdiction=city.jurisdiction,
+        indicator=indicator,
+        department=city.department_a["code"],
+        period=period,
+    )
+
+
+async def _fresh_measurement(city: City) -> dict[str, Any]:
+    month = city.next("month")
+    assert month <= 12, "the seed ran out of fresh periods for values of department A"
+    return await _measurement(city, indicator="E.2", period=f"{YEAR}{month:02d}")
+
+
+async def _fresh_verified_measurement(city: City) -> dict[str, Any]:
+    row = await _fresh_measurement(city)
+    response = await city.stack.client("indicator").post(
+        f"/v1/measurements/{row['id']}/verify", headers=city.admin()
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _subscription(city: City, service: str) -> dict[str, Any]:
+    return await factories.create_subscription(
+        city.stack.client(service),
+        jurisdiction=city.jurisdiction,
+        url=f"{PORTAL_ORIGIN}/hooks/{city.jurisdiction}",
+        name=f"portal of {city.jurisdiction} #{city.next('subscription ' + service)}",
+        headers=city.portal(),
+    )
+
+
+FRESH: dict[str, Callable[[City], Any]] = {
+    "department": lambda city: factories.create_department(
+        city.stack.client("indicator"),
+        jurisdiction=city.jurisdiction,
+        code=f"{city.prefix}-F{city.next('department')}",
+        category=CATEGORY,
+    ),
+    "draft_system": lambda city: _draft_system(
+        city, year=2040 + city.next("year"), category=CATEGORY
+    ),
+    "published_system": lambda city: _published_system(
+        city, year=2040 + city.next("year"), category=CATEGORY
+    ),
+    "measurement": _fresh_measurement,
+    "verified_measurement": _fresh_verified_measurement,
+    "draft_publication": lambda city: factories.create_publication(
+        city.stack.client("disclosure"), jurisdiction=city.jurisdiction, title="待发布"
+    ),
+    "published_publication": lambda city: factories.create_publication(
+        city.stack.client("disclosure"), jurisdiction=city.jurisdiction, publish=True
+    ),
+    "api_client": lambda city: factories.create_api_client(
+        city.stack.gateway, jurisdiction=city.jurisdiction, role="portal"
+    ),
+}
+FRESH_PER_SERVICE = {"subscription": _subscription}
+
+
+async def _delivery(city: City, service: str, subscription: dict[str, Any]) -> dict[str, Any]:
+    """A delivery of a test ping to the city's portal, listed right away (the outbox writes
+    it with the event)."""
+    client = city.stack.client(service)
+    url = f"/v1/webhooks/subscriptions/{subscription['id']}"
+    ping = await client.post(f"{url}/test", headers=city.admin())
+    assert ping.status_code == 202, ping.text
+    listed = await client.get(
+        "/v1/webhooks/deliveries",
+        params={"subscription_id": subscription["id"]},
+        headers=city.admin(),
+    )
+    assert listed.status_code == 200, listed.text
+    delivery = listed.json()["items"][0]
+    return {**delivery, "id": delivery["seq"]}
+
+
+async def _import_job(city: City, officer: dict[str, str]) -> dict[str, Any]:
+    response = await city.stack.client("indicator").post(
+        "/v1/measurements/import",
+        params={"jurisdiction": city.jurisdiction, "async": "true"},
+        json={
+            "measurements": [
+                {
+                    "indicator": "E.3",
+                    "department": city.department_a["code"],
+                    "period": str(YEAR),
+                    "value": 3,
+                }
+            ]
+        },
+        headers=officer,
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+async def seed_city(stack: Stack, jurisdiction: str) -> City:
+    """One record of every kind in `jurisdiction`, through the public APIs."""
+    city = City(stack=stack, jurisdiction=jurisdiction)
+    indicator = stack.client("indicator")
+    records = city.records
+    for key, letter in (("department", "A"), ("department_b", "B")):
+        records[key] = await factories.create_department(
+            indicator, jurisdiction=jurisdiction, code=f"{city.prefix}-{letter}", category=CATEGORY
+        )
+    records["published_system"] = await _published_system(city, year=YEAR, category=CATEGORY)
+    records["draft_system"] = await _draft_system(city, year=YEAR, category="social_services")
+    records["measurement"] = await _measurement(city, indicator="E.1", period=f"{YEAR}Q1")
+    records["verified_measurement"] = await _fresh_verified_measurement(city)
+    officer = auth(
+        "department", jurisdictions=(jurisdiction,), department_id=city.department_a["id"]
+    )
+    records["import_job"] = await _import_job(city, officer)
+    records["cycle"] = await factories.create_cycle(
+        stack.client("evaluation"), jurisdiction=jurisdiction
+    )
+    disclosure = stack.client("disclosure")
+    records["draft_publication"] = await factories.create_publication(
+        disclosure, jurisdiction=jurisdiction
+    )
+    records["published_publication"] = await factories.create_publication(
+        disclosure, jurisdiction=jurisdiction, publish=True
+    )
+    records["feedback"] = await factories.submit_feedback(
+        stack.client("feedback"), jurisdiction=jurisdiction
+    )
+    records["api_client"] = await factories.create_api_client(
+        stack.gateway, jurisdiction=jurisdiction, role="portal"
+    )
+    city.per_service = {"subscription": {}, "delivery": {}}
+    for service in SERVICES:
+        subscription = await _subscription(city, service)
+        city.per_service["subscription"][service] = subscription
+        city.per_service["delivery"][service] = await _delivery(city, service, subscription)
+    return city
