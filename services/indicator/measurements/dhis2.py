@@ -122,7 +122,7 @@ def _description(summary: importer.Summary, status: ImportStatus) -> str:
             f"{total} value(s) conflict{more} and {verb} ignored; "
             f"the other values {verb} {'imported' if dry_run else 'written'}"
         )
-    outcome = "would be rejected" if dry_run else "was rejected: nothing was written"
+    outcome = "would be rejected" if dry_run else "was rejected, nothing was written"
     return f"The import {outcome}: {total} value(s) conflict{more}; fix them and send it again"
 
 
