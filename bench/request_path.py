@@ -534,8 +534,9 @@ def report(
                         "govperf": govperf,
                         "round_ratios": [
                             g.rps / b.rps if b.rps else 0.0
+                            # a run that failed mid-round leaves one side a round short
                             for g, b in zip(
-                                section.runs[pair.govperf], section.runs[pair.bare], strict=True
+                                section.runs[pair.govperf], section.runs[pair.bare], strict=False
                             )
                         ],
                         "govperf_rounds": [asdict(r) for r in section.runs[pair.govperf]],
