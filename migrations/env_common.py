@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib
 from typing import Any
 
 from alembic import context
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.pool import NullPool
 
 from services.common.db import make_engine
@@ -21,6 +22,11 @@ def _database_url(component: str) -> str:
     # Run from the `alembic` command line: read the component's own settings.
     module = "gateway.settings" if component == "gateway" else f"services.{component}.settings"
     return importlib.import_module(module).Settings().database_url
+
+
+def _lock_key(component: str) -> int:
+    """A stable 63-bit advisory lock key per component."""
+    return int.from_bytes(hashlib.sha256(f"govperf-migrate:{component}".encode()).digest()[:8]) >> 1
 
 
 def run_migrations(metadata: MetaData, component: str) -> None:
@@ -40,6 +46,13 @@ def run_migrations(metadata: MetaData, component: str) -> None:
     def run(connection: Any) -> None:
         context.configure(connection=connection, **options)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas that start together all migrate on start: the first takes this
+                # lock and migrates, the others wait for its commit, then find the schema at
+                # head and do nothing. (On SQLite, one process owns the file by design.)
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(component)}
+                )
             context.run_migrations()
 
     async def main() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,3 +84,32 @@ class TestMigrations:
         await asyncio.to_thread(command.upgrade, config, "head")
         diff, _ = await _diff_and_tables(empty_url, component)
         assert diff == []
+
+
+class TestReplicasStartingTogether:
+    # PostgreSQL only: on SQLite one process owns the file by design.
+    @pytest.mark.parametrize("empty_url", ["postgresql"], indirect=True)
+    @pytest.mark.parametrize("component", ["indicator", "gateway"])
+    async def test_three_processes_migrating_one_postgresql_database_at_once_all_succeed(
+        self, empty_url: str, component: str
+    ) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GOVPERF_")}
+        env[f"GOVPERF_{component.upper()}_DATABASE_URL"] = empty_url
+        processes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "govperf",
+                "migrate",
+                component,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            for _ in range(3)
+        ]
+        outputs = [(await p.communicate())[0].decode() for p in processes]
+        assert [p.returncode for p in processes] == [0, 0, 0], outputs
+        diff, tables = await _diff_and_tables(empty_url, component)
+        assert diff == []
+        assert version_table(component) in tables

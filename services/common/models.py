@@ -35,9 +35,21 @@ class TimestampMixin:
 
 
 class JurisdictionMixin:
-    """Every domain row belongs to one jurisdiction (administrative division code)."""
+    """Every domain row belongs to one jurisdiction (administrative division code).
 
-    jurisdiction_code: Mapped[str] = mapped_column(String(12), nullable=False, index=True)
+    Lists filter by jurisdiction and page in id order, so each such table gets one index on
+    (jurisdiction_code, id): it serves both, where a lone jurisdiction index leaves a sort.
+    A table whose unique key already leads with the jurisdiction may opt out with
+    `jurisdiction_id_index = False`.
+    """
+
+    jurisdiction_code: Mapped[str] = mapped_column(String(12), nullable=False)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)  # maps the class: its table exists from here on
+        table = getattr(cls, "__table__", None)
+        if table is not None and "id" in table.c and getattr(cls, "jurisdiction_id_index", True):
+            Index(f"ix_{table.name}_jurisdiction_id", table.c.jurisdiction_code, table.c.id)
 
 
 class AuditLogMixin:
@@ -76,7 +88,11 @@ class IdempotencyKeyMixin:
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
-        return (UniqueConstraint("owner", "key"),)
+        return (
+            UniqueConstraint("owner", "key"),
+            # Expired keys are purged by age.
+            Index(f"ix_{cls.__tablename__}_created_at", "created_at"),
+        )
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,8 @@ class Measurement(IdMixin, JurisdictionMixin, Base):
     """
 
     __tablename__ = "measurements"
+    # The natural key leads with the jurisdiction already; one more index would slow imports.
+    jurisdiction_id_index = False
     __table_args__ = (
         UniqueConstraint("jurisdiction_code", "indicator_code", "department_id", "period"),
         Index("ix_measurements_change_seq", "change_seq", unique=True),
