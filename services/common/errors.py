@@ -162,7 +162,6 @@ def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
 
 # What every route can answer besides its own domain errors (document_problems adds them).
 _COMMON_PROBLEMS = {
-    400: "The body could not be parsed",
     401: "Authentication required",
     403: "Not allowed",
     422: "Validation failed",
@@ -187,9 +186,7 @@ def _common_problems(route: Any) -> list[int]:
     if route.body_field is not None or any(
         d.path_params or d.query_params or d.header_params or d.cookie_params for d in dependants
     ):
-        statuses.append(422)
-    if route.body_field is not None:
-        statuses.append(400)
+        statuses.append(422)  # a body that is not JSON is one of these too
     if auth.resolve_principal in calls:
         # A token that does not verify is refused even where one is optional.
         statuses.append(401)
@@ -242,9 +239,9 @@ def _document_route(route: Any, paths: dict[str, Any]) -> None:
 def document_problems(app: FastAPI) -> None:
     """Make the app's OpenAPI say how it fails: every error as `application/problem+json`.
 
-    Each route gets the problems any route of its kind can give (422 for its inputs, 400 for
-    an unparsable body, 401/403 when it resolves a principal, 503 when the database is
-    away) beside the domain errors it declares with `responses(...)`; the `Problem` schema
+    Each route gets the problems any route of its kind can give (422 for its inputs, an
+    unparsable body among them, 401/403 when it resolves a principal, 503 when the database
+    is away) beside the domain errors it declares with `responses(...)`; the `Problem` schema
     stands under `application/problem+json` only, never `application/json`.
     """
     generate = app.openapi
@@ -286,26 +283,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "location": list(error.get("loc", ())),
-                "message": error.get("msg", ""),
-                "type": error.get("type", ""),
-            }
-            for error in exc.errors()
-        ]
-        fields = ", ".join(".".join(str(p) for p in e["location"]) for e in errors)
-        return problem_response(
-            request,
-            status=422,
-            code="validation-error",
-            title="Request validation failed",
-            detail=f"Invalid fields: {fields}" if fields else None,
-            errors=errors,
-        )
+        return _validation_problem(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        unparsable = _unparsable_json(exc)
+        if unparsable is not None:
+            return _validation_problem(request, unparsable)
         code, title = _HTTP_CODES.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
         if exc.status_code == 404 and detail in (None, "Not Found"):
@@ -339,6 +323,48 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SQLAlchemyTimeoutError)
     async def _pool_timeout(request: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
         return unexpected_error_response(request, exc)
+
+
+def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {
+            "location": list(error.get("loc", ())),
+            "message": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
+        for error in exc.errors()
+    ]
+    fields = ", ".join(".".join(str(p) for p in e["location"]) for e in errors)
+    return problem_response(
+        request,
+        status=422,
+        code="validation-error",
+        title="Request validation failed",
+        detail=f"Invalid fields: {fields}" if fields else None,
+        errors=errors,
+    )
+
+
+def _unparsable_json(exc: StarletteHTTPException) -> RequestValidationError | None:
+    """FastAPI's 400 for a JSON body it could not decode, as the 422 of any malformed JSON.
+
+    FastAPI turns only `JSONDecodeError` into a validation error; bytes that are not UTF-8
+    (nor the UTF-16/32 the body starts as) and nesting too deep for the parser reach it as
+    a bare 400 "There was an error parsing the body", raised from the parser's error.
+    """
+    if exc.status_code != 400:
+        return None
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        location: tuple[str | int, ...] = ("body", cause.start)
+        message = f"JSON decode error: not valid {cause.encoding} ({cause.reason})"
+    elif isinstance(cause, RecursionError):
+        location, message = ("body",), "JSON decode error: nested too deeply"
+    else:
+        return None
+    return RequestValidationError(
+        [{"type": "json_invalid", "loc": location, "msg": message, "input": {}}]
+    )
 
 
 # SQLSTATE classes and codes of PostgreSQL that a retry may cure: connection exceptions,

@@ -67,6 +67,30 @@ class TestProblemDetails:
         problem = assert_problem(response, 422, "validation-error")
         assert problem["errors"][0]["type"] == "json_invalid"
 
+    @pytest.mark.parametrize(
+        ("body", "location"),
+        [
+            pytest.param(b"\xff\x0f", ["body", 0], id="not-utf8"),
+            pytest.param(b'{"code": "\xc3"}', ["body", 10], id="truncated-utf8-in-a-string"),
+            pytest.param(b"[" * 100_000 + b"]" * 100_000, ["body"], id="nested-too-deeply"),
+        ],
+    )
+    async def test_a_body_the_json_parser_cannot_read_is_422_like_malformed_json(
+        self, stack: Stack, service: str, body: bytes, location: list[object]
+    ) -> None:
+        path, _ = ROUTES[service]["write"]
+        response = await stack.client(service).post(
+            path, content=body, headers={**auth(), "content-type": "application/json"}
+        )
+        problem = assert_problem(response, 422, "validation-error")
+        [error] = problem["errors"]
+        assert (error["type"], error["location"]) == ("json_invalid", location)
+        assert error["message"].startswith("JSON decode error")
+        # The OpenAPI declares what the route answers to such a body, and nothing it never does.
+        declared = stack.apps[service].openapi()["paths"][path]["post"]["responses"]
+        assert "422" in declared
+        assert "400" not in declared
+
     async def test_wrong_type_is_422_naming_the_field(self, stack: Stack, service: str) -> None:
         path, body = ROUTES[service]["write"]
         response = await stack.client(service).post(
