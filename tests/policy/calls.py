@@ -73,6 +73,8 @@ class Recipe:
     items: Callable[[Any], list[dict[str, Any]]] = _items
     owned: Callable[[dict[str, Any], City], bool] = _of_city
     via: tuple[tuple[str, str], ...] = ()  # gateway passthrough: upstream routes to try
+    # More records to try isolation with, where the component has them (per-service keys).
+    also: tuple[str, ...] = ()
 
 
 def _rows(city: City, period: str) -> dict[str, Any]:
@@ -237,6 +239,9 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ),
     (ANY, "DELETE /v1/webhooks/subscriptions/{subscription_id}"): Recipe(fresh=True),
     (ANY, "GET /v1/webhooks/deliveries"): Recipe(owned=_delivery_of_city),
+    # A sibling service's subscription serves every city: its deliveries are the event's city's.
+    (ANY, "GET /v1/webhooks/deliveries/{seq}"): Recipe(also=("sibling_delivery",)),
+    (ANY, "POST /v1/webhooks/deliveries/{seq}/replay"): Recipe(also=("sibling_delivery",)),
     # gateway
     ("gateway", "POST /v1/api-clients"): Recipe(
         body=lambda c: {"name": "门户", "role": "portal", "jurisdiction_code": c.jurisdiction}

@@ -243,6 +243,36 @@ async def _delivery(city: City, service: str, subscription: dict[str, Any]) -> d
     return {**delivery, "id": delivery["seq"]}
 
 
+def _names_city(city: City, aggregate: str) -> bool:
+    ids = {str(r["id"]) for r in city.records.values()}
+    return city.jurisdiction in aggregate or any(i in aggregate for i in ids)
+
+
+async def _sibling_delivery(city: City, service: str) -> dict[str, Any] | None:
+    """A delivery to a sibling service of an event about one of the city's records; None if
+    the service sends nothing to its siblings."""
+    client = city.stack.client(service)
+    listed = await client.get(
+        "/v1/webhooks/subscriptions", params={"limit": 200}, headers=city.admin()
+    )
+    assert listed.status_code == 200, listed.text
+    siblings = {s["id"] for s in listed.json()["items"] if s["kind"] == "sibling"}
+    if not siblings:
+        return None
+    params: dict[str, Any] = {"limit": 200}
+    while True:
+        page = await client.get("/v1/webhooks/deliveries", params=params, headers=city.admin())
+        assert page.status_code == 200, page.text
+        for delivery in page.json()["items"]:
+            if delivery["subscription_id"] in siblings and _names_city(city, delivery["aggregate"]):
+                return {**delivery, "id": delivery["seq"]}
+        if not page.json()["next_cursor"]:
+            raise AssertionError(
+                f"{service} sent none of {city.jurisdiction}'s events to a sibling"
+            )
+        params["cursor"] = page.json()["next_cursor"]
+
+
 async def _import_job(city: City, officer: dict[str, str]) -> dict[str, Any]:
     response = await city.stack.client("indicator").post(
         "/v1/measurements/import",
@@ -296,9 +326,12 @@ async def seed_city(stack: Stack, jurisdiction: str) -> City:
     records["api_client"] = await factories.create_api_client(
         stack.gateway, jurisdiction=jurisdiction, role="portal"
     )
-    city.per_service = {"subscription": {}, "delivery": {}}
+    city.per_service = {"subscription": {}, "delivery": {}, "sibling_delivery": {}}
     for service in SERVICES:
         subscription = await _subscription(city, service)
         city.per_service["subscription"][service] = subscription
         city.per_service["delivery"][service] = await _delivery(city, service, subscription)
+        sibling_delivery = await _sibling_delivery(city, service)
+        if sibling_delivery is not None:
+            city.per_service["sibling_delivery"][service] = sibling_delivery
     return city

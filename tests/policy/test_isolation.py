@@ -78,9 +78,21 @@ async def _check_list(seed: Seed, entry: Entry, owner: City, intruder: City) -> 
     return lines
 
 
-async def _check_record(seed: Seed, entry: Entry, owner: City, intruder: City) -> list[str]:
+async def _check_records(seed: Seed, entry: Entry, owner: City, intruder: City) -> list[str]:
+    """The route's own record of the owner, then each other record its recipe names."""
+    lines = await _check_record(seed, entry, owner, intruder)
+    for key in calls.recipe(entry.component, entry.route).also:
+        if entry.component in owner.per_service[key]:
+            lines += await _check_record(seed, entry, owner, intruder, record=key)
+    return lines
+
+
+async def _check_record(
+    seed: Seed, entry: Entry, owner: City, intruder: City, *, record: str | None = None
+) -> list[str]:
     client = seed.stack.client(entry.component)
-    call = await calls.build_call(entry, owner)
+    call = await calls.build_call(entry, owner, record=record)
+    what = f"{record} record" if record else "record"
     lines = []
     if entry.isolation == "public":
         how = calls.recipe(entry.component, entry.route)
@@ -101,12 +113,12 @@ async def _check_record(seed: Seed, entry: Entry, owner: City, intruder: City) -
         if principal.kind == "admin" and answer.status != expected:
             lines.append(
                 f"{entry.label}: {intruder.jurisdiction}'s admin on {owner.jurisdiction}'s "
-                f"record: expected {expected}, got {answer}"
+                f"{what}: expected {expected}, got {answer}"
             )
         elif answer.status < 300 or answer.status >= 500:
             lines.append(
                 f"{entry.label}: {intruder.jurisdiction}'s {principal.name} on "
-                f"{owner.jurisdiction}'s record: expected a refusal, got {answer}"
+                f"{owner.jurisdiction}'s {what}: expected a refusal, got {answer}"
             )
     return lines
 
@@ -143,7 +155,7 @@ async def test_another_jurisdiction_is_kept_out(
     elif entry.isolation == "upstream":
         lines = await _check_passthrough(seed, entry, theirs, mine)
     else:
-        lines = await _check_record(seed, entry, theirs, mine)
+        lines = await _check_records(seed, entry, theirs, mine)
     assert not lines, "\n" + "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -115,6 +115,25 @@ def _visible(stmt: Any, s: Any, principal: Principal) -> Any:
     if principal.role == "portal":
         return stmt.where(s.kind == "external", s.created_by == principal.subject)
     return stmt.where((s.kind == "sibling") | s.jurisdiction_code.in_(principal.jurisdictions))
+
+
+def _visible_event(o: Any, principal: Principal) -> Any:
+    """Events whose deliveries to a sibling service the principal may see and replay.
+
+    A sibling subscription is not bound to a jurisdiction: it carries every jurisdiction's
+    events, so each of its deliveries belongs to its event's jurisdiction. Events of none
+    (a test ping of the subscription itself) are anyone's who sees the subscription.
+    """
+    return o.jurisdiction_code.in_(principal.jurisdictions) | o.jurisdiction_code.is_(None)
+
+
+def _of_visible_events(session: AsyncSession, row: Any, principal: Principal) -> Any:
+    """A condition on deliveries of subscription `row`: those the principal may see."""
+    if row.kind != "sibling":
+        return true()  # an external subscription's events are all of its own jurisdiction
+    t = _tables(session)
+    d, o = t.deliveries, t.outbox
+    return select(o.seq).where(o.seq == d.event_seq, _visible_event(o, principal)).exists()
 
 
 async def get_subscription(
@@ -265,7 +284,8 @@ async def subscription_health(
     t = _tables(session)
     d, a = t.deliveries, t.attempts
     since = utcnow() - timedelta(hours=24)
-    of_subscription = select(d.seq).where(d.subscription_id == row.id)
+    visible = _of_visible_events(session, row, principal)
+    of_subscription = select(d.seq).where(d.subscription_id == row.id, visible)
     recent = (
         await session.execute(
             select(a.outcome, func.count())
@@ -293,7 +313,7 @@ async def subscription_health(
         (
             await session.execute(
                 select(d.status, func.count())
-                .where(d.subscription_id == row.id, d.status.in_(("pending", "dead")))
+                .where(d.subscription_id == row.id, visible, d.status.in_(("pending", "dead")))
                 .group_by(d.status)
             )
         ).all()
@@ -323,7 +343,8 @@ def _deliveries_query(session: AsyncSession, principal: Principal) -> Any:
         .join(o, o.seq == d.event_seq)
         .join(s, s.id == d.subscription_id)
     )
-    return _visible(stmt, s, principal), d
+    stmt = _visible(stmt, s, principal).where((s.kind != "sibling") | _visible_event(o, principal))
+    return stmt, d
 
 
 def _delivery_dict(row: Any) -> dict[str, Any]:
@@ -392,8 +413,8 @@ async def replay(
         await get_delivery(session, principal, delivery_seq)
         target = d.seq == delivery_seq
     else:
-        await get_subscription(session, principal, subscription_id)
-        target = d.subscription_id == subscription_id
+        row = await get_subscription(session, principal, subscription_id)
+        target = (d.subscription_id == row.id) & _of_visible_events(session, row, principal)
     result = await session.execute(
         update(d)
         .where(target, d.status == "dead")

@@ -13,7 +13,7 @@ from services.feedback.models import COMMON as FEEDBACK
 from services.feedback.models import PublishedItem
 from tests import factories
 from tests.common.events.receivers import FlakyProxy, eventually
-from tests.harness import Stack, auth, base_url
+from tests.harness import HARBIN, HEIHE, Stack, auth, base_url
 
 
 async def count(stack: Stack, component: str, model: Any, *where: Any) -> int:
@@ -168,6 +168,74 @@ class TestFaults:
         await eventually(all_delivered, within=15)
         assert await published_items(stack) == len(publications)
         assert await count(stack, "feedback", FEEDBACK.inbox) == 6
+
+
+class TestSiblingDeliveriesPerJurisdiction:
+    """A sibling service's subscription serves every city; each of its deliveries is the
+    city's whose event it carries."""
+
+    async def dead_sibling_deliveries(self, stack: Stack) -> dict[str, Any]:
+        stack.router.unmount(base_url("feedback"))
+        for jurisdiction in (HEIHE, HARBIN):
+            await factories.create_publication(
+                stack.client("disclosure"), jurisdiction=jurisdiction, publish=True
+            )
+
+        async def both_dead() -> list[Any]:
+            rows = await deliveries(stack, DISCLOSURE.deliveries.status == "dead")
+            return rows if len(rows) == 2 else []
+
+        await eventually(both_dead)
+        o, d = DISCLOSURE.outbox, DISCLOSURE.deliveries
+        async with stack.apps["disclosure"].state.db.session(read_only=True) as session:
+            rows = (
+                await session.execute(
+                    select(o.jurisdiction_code, d.seq).join(d, d.event_seq == o.seq)
+                )
+            ).all()
+        return dict(rows)
+
+    async def sibling_subscription(self, stack: Stack) -> dict[str, Any]:
+        listed = await stack.client("disclosure").get(
+            "/v1/webhooks/subscriptions", headers=auth(jurisdictions=(HEIHE,))
+        )
+        [sibling] = [s for s in listed.json()["items"] if s["kind"] == "sibling"]
+        return sibling
+
+    async def test_an_admin_lists_reads_and_replays_only_its_own_citys(self, stack: Stack) -> None:
+        seqs = await self.dead_sibling_deliveries(stack)
+        disclosure, heihe = stack.client("disclosure"), auth(jurisdictions=(HEIHE,))
+
+        listed = await disclosure.get("/v1/webhooks/deliveries", headers=heihe)
+        assert [d["seq"] for d in listed.json()["items"]] == [seqs[HEIHE]]
+        own = await disclosure.get(f"/v1/webhooks/deliveries/{seqs[HEIHE]}", headers=heihe)
+        assert own.status_code == 200, own.text
+        for method, path in (
+            ("GET", f"/v1/webhooks/deliveries/{seqs[HARBIN]}"),
+            ("POST", f"/v1/webhooks/deliveries/{seqs[HARBIN]}/replay"),
+        ):
+            response = await disclosure.request(method, path, headers=heihe)
+            assert response.status_code == 404, (method, response.text)
+        both = auth(jurisdictions=(HEIHE, HARBIN))
+        listed = await disclosure.get("/v1/webhooks/deliveries", headers=both)
+        assert sorted(d["seq"] for d in listed.json()["items"]) == sorted(seqs.values())
+
+    async def test_replaying_the_sibling_subscription_replays_only_its_own_citys(
+        self, stack: Stack
+    ) -> None:
+        seqs = await self.dead_sibling_deliveries(stack)
+        sibling = await self.sibling_subscription(stack)
+        disclosure, heihe = stack.client("disclosure"), auth(jurisdictions=(HEIHE,))
+        url = f"/v1/webhooks/subscriptions/{sibling['id']}"
+
+        health = await disclosure.get(f"{url}/health", headers=heihe)
+        assert (health.json()["dead"], health.json()["attempts_24h"]) == (1, 4)
+        await stack.apps["disclosure"].state.dispatcher.stop()  # the replayed one stays pending
+        replay = await disclosure.post(f"{url}/replay", headers=heihe)
+
+        assert replay.json() == {"replayed": 1}
+        statuses = {r.seq: r.status for r in await deliveries(stack)}
+        assert statuses == {seqs[HEIHE]: "pending", seqs[HARBIN]: "dead"}
 
 
 class TestMetrics:
