@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIWebSocketRoute
 from httpx_aiohttp import HttpxAiohttpClient
 from strawberry.fastapi import GraphQLRouter
 
@@ -24,6 +25,7 @@ from services.common.errors import AppError, NotFound, responses
 from services.common.migrate import head_revision, upgrade_async
 from services.common.observability import Metrics, configure_logging
 
+PASSTHROUGH_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 PASSTHROUGH_REQUEST_HEADERS = (
     "content-type",
     "accept",
@@ -104,17 +106,14 @@ def create_app(
             "gateway_health": gateway_health,
         }
 
-    app.include_router(
-        GraphQLRouter(build_schema(settings), context_getter=context_getter), prefix="/graphql"
+    graphql = GraphQLRouter(
+        build_schema(settings), context_getter=context_getter, subscription_protocols=()
     )
+    # The schema has no subscriptions, so no websocket either: Strawberry adds its route
+    # whatever the protocols, and a handshake is refused like any other unknown path.
+    graphql.routes[:] = [r for r in graphql.routes if not isinstance(r, APIWebSocketRoute)]
+    app.include_router(graphql, prefix="/graphql")
 
-    @app.api_route(
-        "/api/{service}/{path:path}",
-        methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
-        tags=["passthrough"],
-        # Besides these, whatever the service itself answers.
-        responses=responses(NotFound, BadGateway),
-    )
     async def passthrough(service: str, path: str, request: Request) -> Response:
         """The services' REST APIs under the gateway's origin: `/api/indicator/v1/…`."""
         base_url = settings.service_urls().get(service)
@@ -144,4 +143,14 @@ def create_app(
             },
         )
 
+    # One route per method, so that each has its own OpenAPI operation.
+    for method in PASSTHROUGH_METHODS:
+        app.add_api_route(
+            "/api/{service}/{path:path}",
+            passthrough,
+            methods=[method],
+            tags=["passthrough"],
+            # Besides these, whatever the service itself answers.
+            responses=responses(NotFound, BadGateway),
+        )
     return app

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from govperf.components import create_app
 from services.common.app import lifespan_of
 from tests import factories
 from tests.harness import Stack, auth, base_url
+from tests.policy.calls import websocket_handshake
 
 SDL_FILE = Path(__file__).resolve().parents[2] / "gateway" / "schema.graphql"
 
@@ -129,6 +131,25 @@ class TestPassthrough:
         response = await stack.gateway.get("/api/payroll/v1/salaries")
         assert response.status_code == 404
         assert response.json()["code"] == "not-found"
+
+    def test_each_method_is_an_operation_of_its_own(self) -> None:
+        app = create_app("gateway", Settings(database_url="sqlite+aiosqlite:///:memory:"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # FastAPI warns of a duplicate operation id
+            document = app.openapi()
+        operations = document["paths"]["/api/{service}/{path}"]
+        assert sorted(operations) == ["delete", "get", "patch", "post", "put"]
+        ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
+        assert len(ids) == len(set(ids))
+
+
+class TestWebsocket:
+    async def test_a_graphql_websocket_is_refused_not_a_crash(self, stack: Stack) -> None:
+        # The schema has no subscriptions: nothing to open a websocket for.
+        answer = await websocket_handshake(stack.gateway, "/graphql", auth())
+        assert answer.status == 403, answer
+        result = await graphql(stack.gateway, "{ health { service } }")
+        assert len(result["data"]["health"]) == 5
 
 
 class TestSchemaFile:

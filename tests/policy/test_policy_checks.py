@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, WebSocket
 
 from tests.policy import calls
 from tests.policy.policy import (
@@ -63,13 +63,21 @@ class TestCoverage:
     def test_routes_of_included_routers_websockets_and_hidden_routes_are_all_listed(
         self,
     ) -> None:
-        keys = route_keys(build_app("gateway"))
+        app = build_app("gateway")
+        live = APIRouter(prefix="/v1/live")
+
+        @live.websocket("/feed")
+        async def feed(websocket: WebSocket) -> None:
+            await websocket.close()
+
+        app.include_router(live)
+        keys = route_keys(app)
         assert {
             "GET /v1/api-clients",
             "GET /metrics",
             "GET /openapi.json",
             "POST /graphql",
-            "WEBSOCKET /graphql",
+            "WEBSOCKET /v1/live/feed",
             "PUT /api/{service}/{path:path}",
         } <= keys
         assert "HEAD /openapi.json" not in keys
