@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -46,6 +47,16 @@ PASSTHROUGH_RESPONSE_HEADERS = (
 
 class BadGateway(AppError):
     status, code, title = 502, "bad-gateway", "The service behind the gateway did not answer"
+
+
+class GatewayGraphQLRouter(GraphQLRouter):
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data)
+        except (UnicodeDecodeError, RecursionError) as exc:
+            # Strawberry answers its 400 for a JSONDecodeError only: bytes that are not
+            # UTF-8, or nesting too deep for the parser, are as unparsable (not a 500).
+            raise json.JSONDecodeError(f"{type(exc).__name__}: {exc}", "", 0) from exc
 
 
 def create_app(
@@ -106,7 +117,7 @@ def create_app(
             "gateway_health": gateway_health,
         }
 
-    graphql = GraphQLRouter(
+    graphql = GatewayGraphQLRouter(
         build_schema(settings), context_getter=context_getter, subscription_protocols=()
     )
     # The schema has no subscriptions, so no websocket either: Strawberry adds its route

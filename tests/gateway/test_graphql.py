@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.schema import build_schema
 from gateway.settings import Settings
@@ -101,6 +102,23 @@ class TestLimits:
     async def test_unknown_fields_are_validation_errors(self, stack: Stack) -> None:
         result = await graphql(stack.gateway, "{ nope }")
         assert "Cannot query field 'nope'" in result["errors"][0]["message"]
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            pytest.param(b'{"query": "{ health', id="malformed"),
+            pytest.param(b'{"query": "\xff"}', id="not-utf8"),
+            pytest.param(b"[" * 100_000 + b"]" * 100_000, id="nested-too-deeply"),
+        ],
+    )
+    async def test_a_body_that_is_not_json_is_a_400(self, stack: Stack, body: bytes) -> None:
+        response = await stack.gateway.post(
+            "/graphql", content=body, headers={"content-type": "application/json"}
+        )
+        assert (response.status_code, response.text) == (
+            400,
+            "Unable to parse request body as JSON",
+        )
 
 
 class TestPassthrough:
