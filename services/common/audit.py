@@ -7,13 +7,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.encoders import jsonable_encoder
 from pydantic import AwareDatetime, BaseModel, ConfigDict
-from sqlalchemy import inspect, select
+from pydantic_core import to_jsonable_python
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services.common.auth import AdminOnly, Principal
 from services.common.context import current_request_id
+from services.common.db import new_id, utcnow
 from services.common.errors import responses
 from services.common.jurisdictions import scoped
 from services.common.pagination import Page, PageParamsDep, paginate
@@ -22,10 +24,16 @@ from services.common.routing import SessionDep, TransactionalRoute
 AUDIT_MODEL = "govperf_audit_model"
 
 
+_PENDING = "govperf_pending_audit"
+
+
 def snapshot(row: Any) -> dict[str, Any]:
-    """The row's column values as JSON-ready data, for `before`/`after`."""
+    """The row's column values as JSON-ready data, for `before`/`after` (an ORM instance, or
+    the plain row `insert_row` returns)."""
+    if not hasattr(row, "_sa_instance_state"):
+        return to_jsonable_python(vars(row))
     mapper = inspect(row).mapper
-    return jsonable_encoder({attr.key: getattr(row, attr.key) for attr in mapper.column_attrs})
+    return to_jsonable_python({attr.key: getattr(row, attr.key) for attr in mapper.column_attrs})
 
 
 def record_audit(
@@ -39,21 +47,44 @@ def record_audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Add the audit row to the session; it commits (or not) with the change it describes."""
-    model = session.info[AUDIT_MODEL]
-    session.add(
-        model(
-            actor=principal.subject,
-            role=principal.role,
-            jurisdiction_code=jurisdiction_code,
-            action=action,
-            resource_type=resource_type,
-            resource_id=str(resource_id),
-            before=before,
-            after=after,
-            request_id=current_request_id(),
-        )
+    """Queue the audit row on the session; it is written by the commit of the change it
+    describes (one Core INSERT for all of a transaction's rows) or vanishes with its rollback."""
+    session.info.setdefault(_PENDING, []).append(
+        {
+            "id": new_id(),
+            "occurred_at": utcnow(),
+            "actor": principal.subject,
+            "role": principal.role,
+            "jurisdiction_code": jurisdiction_code,
+            "action": action,
+            "resource_type": resource_type,
+            "resource_id": str(resource_id),
+            "before": before,
+            "after": after,
+            "request_id": current_request_id(),
+        }
     )
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_audit(session: Session) -> None:
+    # Runs inside the async session's greenlet, so a synchronous execute is allowed here.
+    pending = session.info.get(_PENDING)
+    if pending:
+        # On the connection: the session's own execute would take the ORM's bulk path,
+        # which costs more than the statement.
+        session.connection().execute(
+            insert(session.info[AUDIT_MODEL].__table__),
+            pending[0] if len(pending) == 1 else pending,
+        )
+        pending.clear()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_audit(session: Session) -> None:
+    pending = session.info.get(_PENDING)
+    if pending:
+        pending.clear()
 
 
 def record_change(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -26,6 +26,7 @@ from services.common.context import current_request_id, reset_request_id, set_re
 from services.common.errors import unexpected_error_response
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
 log = structlog.get_logger("govperf.errors")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -107,6 +108,20 @@ class Metrics:
             registry=self.registry,
         )
         self.component = component
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        # The labelled children are looked up once per (method, route, status), not per
+        # request: a label lookup costs more than the increment.
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = self._request_children[key] = (
+                self.requests.labels(self.component, method, route, str(status)),
+                self.latency.labels(self.component, method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
@@ -133,8 +148,12 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Request(scope).headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        incoming = ""
+        for name, value in scope["headers"]:
+            if name == _REQUEST_ID_BYTES:
+                incoming = value.decode("latin-1")
+                break
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()
         token = set_request_id(request_id)
         started = time.perf_counter()
         status = 500
@@ -166,8 +185,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope, status)
             method = scope.get("method", "")
-            self.metrics.requests.labels(self.metrics.component, method, route, str(status)).inc()
-            self.metrics.latency.labels(self.metrics.component, method, route).observe(elapsed)
+            self.metrics.observe_request(method, route, status, elapsed)
             if route not in ("/healthz", "/readyz", "/metrics"):
                 self.log.info(
                     "request",

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.audit import record_change, snapshot
 from services.common.auth import Principal
 from services.common.constraints import violates_unique
+from services.common.db import insert_row
 from services.common.errors import Conflict, Unprocessable
 from services.common.jurisdictions import ensure_writable, get_visible, get_writable, scoped
 from services.common.pagination import PageParams, paginate
@@ -85,11 +86,13 @@ async def _flush(session: AsyncSession, jurisdiction_code: str, code: str) -> No
     try:
         await session.flush()
     except IntegrityError as exc:
-        if violates_unique(exc, Department.__table__, DEPARTMENT_CODE):
-            raise DepartmentCodeTaken(
-                f"Code '{code}' is already used in {jurisdiction_code}"
-            ) from None
+        _raise_if_code_taken(exc, jurisdiction_code, code)
         raise
+
+
+def _raise_if_code_taken(exc: IntegrityError, jurisdiction_code: str, code: str) -> None:
+    if violates_unique(exc, Department.__table__, DEPARTMENT_CODE):
+        raise DepartmentCodeTaken(f"Code '{code}' is already used in {jurisdiction_code}") from None
 
 
 async def _check_parent(
@@ -117,9 +120,11 @@ async def create_department(
     ensure_writable(principal, data.jurisdiction_code)
     if data.parent_id is not None:
         await _check_parent(session, data.jurisdiction_code, data.parent_id)
-    department = Department(**data.model_dump())
-    session.add(department)
-    await _flush(session, data.jurisdiction_code, data.code)
+    try:
+        department = await insert_row(session, Department, **data.model_dump())
+    except IntegrityError as exc:
+        _raise_if_code_taken(exc, data.jurisdiction_code, data.code)
+        raise
     record_change(session, principal, "department.created", department)
     return department
 
