@@ -18,7 +18,7 @@ from services.common.context import current_request_id
 from services.common.db import new_id, utcnow
 from services.common.errors import responses
 from services.common.jurisdictions import scoped
-from services.common.pagination import Page, PageParamsDep, paginate
+from services.common.pagination import Page, PageParamsDep, page_of, paginate
 from services.common.routing import SessionDep, TransactionalRoute
 
 AUDIT_MODEL = "govperf_audit_model"
@@ -158,9 +158,7 @@ def audit_router(model: Any) -> APIRouter:
             stmt = stmt.where(model.occurred_at >= since)
         if until is not None:
             stmt = stmt.where(model.occurred_at < until)
-        rows, next_cursor = await paginate(session, stmt, model.id, page)
-        return Page[AuditEntry](
-            items=[AuditEntry.model_validate(r) for r in rows], next_cursor=next_cursor
-        )
+        rows, next_cursor = await paginate(session, stmt, model.id, page, plain=True)
+        return page_of(AuditEntry, rows, next_cursor)
 
     return router

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, event, insert
+from sqlalchemy import JSON, DateTime, MetaData, bindparam, event, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -192,6 +192,52 @@ async def insert_row(session: AsyncSession, model: Any, **values: Any) -> Simple
         if column.key not in values and default is not None and not default.is_sequence:
             values[column.key] = default.arg(None) if default.is_callable else default.arg
     await (await session.connection()).execute(insert(table), values)
+    return SimpleNamespace(**values)
+
+
+class _RowById:
+    """`SELECT <every column> FROM <table> WHERE id = :id`, compiled once per table and
+    dialect, with the columns' result processors (UTC datetimes, JSON, UUIDs on SQLite)."""
+
+    def __init__(self, table: Any, dialect: Dialect) -> None:
+        self.statement = select(*table.c).where(table.c.id == bindparam("row_id"))
+        compiled = self.statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.keys = [column.key for column in table.c]
+        self.processors = [
+            (column.key, processor)
+            for column in table.c
+            if (processor := column.type._cached_result_processor(dialect, None)) is not None
+        ]
+
+
+_ROWS_BY_ID: dict[tuple[Any, str], _RowById] = {}
+
+
+async def read_row(session: AsyncSession, model: Any, row_id: Any) -> SimpleNamespace | None:
+    """One row by primary key as a plain object (attributes like the ORM instance's), for
+    reads that only answer it. On PostgreSQL it runs as one prepared statement on the driver
+    connection under the session: the ORM's and the engine's per-statement work cost several
+    times the query itself on this hot path."""
+    connection = await session.connection()
+    dialect = connection.dialect
+    table = model.__table__
+    query = _ROWS_BY_ID.get((table, dialect.name))
+    if query is None:
+        query = _ROWS_BY_ID[(table, dialect.name)] = _RowById(table, dialect)
+    if dialect.name == "postgresql":
+        raw = await connection.get_raw_connection()
+        record = await raw.driver_connection.fetchrow(query.sql, row_id)  # type: ignore[union-attr]
+        if record is None:
+            return None
+        values = dict(zip(query.keys, record, strict=True))
+    else:
+        result = (await connection.execute(query.statement, {"row_id": row_id})).first()
+        if result is None:
+            return None
+        return SimpleNamespace(**result._asdict())
+    for key, processor in query.processors:
+        values[key] = processor(values[key])
     return SimpleNamespace(**values)
 
 

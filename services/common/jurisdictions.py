@@ -13,6 +13,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
+from services.common.db import read_row
 from services.common.errors import Forbidden, NotFound
 
 T = TypeVar("T")
@@ -40,8 +41,10 @@ async def get_visible(
     published: bool = False,
     what: str = "Resource",
 ) -> T:
-    """The row if the principal may read it: own jurisdiction, or `published` for anyone."""
-    row = await session.get(model, id_)
+    """The row if the principal may read it: own jurisdiction, or `published` for anyone.
+    A plain row to answer with (`read_row`), not an ORM instance to change: see
+    `get_writable`."""
+    row: Any = await read_row(session, model, id_)
     if row is None or not (published or principal.may_access(row.jurisdiction_code)):  # type: ignore[attr-defined]
         raise NotFound(f"{what} {id_} not found")
     return row

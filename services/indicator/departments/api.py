@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from services.common.auth import AdminOnly, CurrentPrincipal
 from services.common.errors import Forbidden, NotFound, Unauthorized, responses
-from services.common.pagination import Page, PageParamsDep
+from services.common.pagination import Page, PageParamsDep, page_of
 from services.common.routing import SessionDep, TransactionalRoute
 from services.indicator.departments import schemas
 from services.indicator.departments import service as department_service
@@ -44,7 +44,7 @@ async def list_departments(
         parent_id=parent_id,
         ids=ids,
     )
-    return Page(items=[schemas.Department.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return page_of(schemas.Department, rows, next_cursor)
 
 
 @router.post(

@@ -68,7 +68,7 @@ async def list_departments(
                 Department.name_en.ilike(pattern),
             )
         )
-    return await paginate(session, stmt, Department.id, page)
+    return await paginate(session, stmt, Department.id, page, plain=True)
 
 
 async def get_department(
