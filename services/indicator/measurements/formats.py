@@ -7,6 +7,9 @@ exactly what reading accepts, so an export re-imports with no change.
 
 Row numbers in conflicts: the 1-based position in `measurements` / `dataValues` for JSON,
 the line number for CSV (the header is line 1).
+
+JSON is read through a nesting check (`_Nesting`): the parser names every event by its path
+from the top, so a body of nothing but `[` would cost memory in the square of its length.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import math
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import IO, Any, Literal, NamedTuple
 
 import ijson
@@ -41,6 +45,9 @@ CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 MAX_KNOWN = 10_000
 EXTRA_CELLS = "\x00extra"  # a CSV row with more cells than the header has columns
 LIMITS = {"comment": 4000, "source_system": 100, "evidence_url": 2000}
+# Arrays and objects one inside another: our JSON and a dataValueSet need 3 (the document,
+# its list, a value), 4 with an object in a value. Deeper is refused before it is parsed.
+MAX_NESTING = 16
 
 
 class InvalidImportFile(Unprocessable):
@@ -166,9 +173,78 @@ def _json_error(exc: Exception) -> InvalidImportFile:
     return InvalidImportFile(f"Not valid JSON: {exc}")
 
 
-def _items(source: IO[bytes], prefix: str) -> Iterator[Any]:
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'"[]{}')
+_DEPTH_STEP = [1 if c in b"[{" else -1 if c in b"]}" else 0 for c in range(256)]
+
+
+class _Nesting:
+    """A JSON file as the parser reads it, each piece first checked to nest no deeper than
+    MAX_NESTING (brackets in strings do not count). The check works on whole pieces with
+    bytes methods: escapes dropped, then all but quotes and brackets, then empty strings;
+    what is left of the brackets is counted. Only the parity of quotes and of a trailing
+    run of backslashes crosses from one piece to the next."""
+
+    __slots__ = ("_depth", "_escape", "_in_string", "_source")
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self._depth = 0
+        self._in_string = False
+        self._escape = False  # the piece ended on a backslash that escapes the next byte
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._source.read(size)
+        if data:
+            self._check(data)
+        return data
+
+    def _check(self, data: bytes) -> None:
+        text = b"\\" + data if self._escape else data
+        if text[-1] == 0x5C:  # a backslash: its run may escape the next piece's first byte
+            kept = text.rstrip(b"\\")
+            self._escape = (len(text) - len(kept)) % 2 == 1
+            text = kept
+        else:
+            self._escape = False
+        if b'\\"' in text:  # an escaped quote ends no string (escapes are in strings only)
+            if b"\\\\" in text:
+                text = text.replace(b"\\\\", b"")
+            text = text.replace(b'\\"', b"")
+        text = text.translate(None, _NOT_STRUCTURE)
+        if self._in_string:
+            text = b'"' + text
+        text = text.replace(b'""', b"")  # the same quote parity for every byte after
+        if b'"' in text:
+            parts = text.split(b'"')
+            self._in_string = len(parts) % 2 == 0
+            text = b"".join(parts[::2])
+        else:
+            self._in_string = False
+        if not text:
+            return
+        # Without its empty objects, then empty arrays, a piece of rows is a few brackets,
+        # and at most 2 levels shallower: only a piece that comes close is counted in full.
+        short = text.replace(b"{}", b"").replace(b"[]", b"")
+        if (
+            _deepest(short, self._depth) + 2 > MAX_NESTING
+            and _deepest(text, self._depth) > MAX_NESTING
+        ):
+            raise InvalidImportFile(
+                f"The JSON nests arrays and objects more than {MAX_NESTING} deep; an import "
+                "needs 3 (the document, its list, a value)"
+            )
+        self._depth += sum(map(_DEPTH_STEP.__getitem__, short))
+
+
+def _deepest(brackets: bytes, depth: int) -> int:
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets), initial=depth))
+
+
+def _items(source: IO[bytes], prefix: str, *, nesting_checked: bool = False) -> Iterator[Any]:
     try:
-        yield from ijson.items(source, prefix, use_float=True)
+        yield from ijson.items(
+            source if nesting_checked else _Nesting(source), prefix, use_float=True
+        )
     except ijson.JSONError as exc:
         raise _json_error(exc) from exc
 
@@ -185,7 +261,7 @@ def _dhis2_defaults(source: IO[bytes]) -> dict[str, str]:
     the document they are."""
     defaults: dict[str, str] = {}
     try:
-        for prefix, event, value in ijson.parse(source):
+        for prefix, event, value in ijson.parse(_Nesting(source)):
             if prefix in ("period", "orgUnit") and event in ("string", "number"):
                 defaults[prefix] = str(value)
     except ijson.JSONError as exc:
@@ -195,8 +271,8 @@ def _dhis2_defaults(source: IO[bytes]) -> dict[str, str]:
 
 
 def _dhis2(source: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
-    defaults = _dhis2_defaults(source)
-    for n, item in enumerate(_items(source, "dataValues.item"), start=1):
+    defaults = _dhis2_defaults(source)  # a whole pass: the nesting is checked
+    for n, item in enumerate(_items(source, "dataValues.item", nesting_checked=True), start=1):
         if not isinstance(item, dict):
             raise InvalidImportFile(f"dataValues[{n}] is not an object")
         yield (
@@ -283,7 +359,7 @@ def count_rows(source: IO[bytes], fmt: Format) -> int:
         try:
             total = sum(
                 1
-                for prefix, event, _ in ijson.parse(source)
+                for prefix, event, _ in ijson.parse(_Nesting(source))
                 if event == "start_map" and prefix == item
             )
         except ijson.JSONError as exc:
