@@ -184,7 +184,7 @@ class KeyExchange:
             return request.headers.get("authorization")
         key_id, secret = parse_api_key(key)
         db = request.app.state.db
-        async with db.session(read_only=True) as session:
+        async with db.session(read_only=True, autocommit=True) as session:
             client = await session.scalar(select(ApiClient).where(ApiClient.key_id == key_id))
         if client is None or not client.active or not api_key_matches(secret, client.secret_hash):
             raise Unauthorized("Unknown or revoked API key")

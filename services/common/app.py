@@ -50,7 +50,8 @@ async def readiness(app: FastAPI, component: str) -> dict[str, Any]:
     """Database reachable and at the migration head, or ServiceUnavailable saying which not."""
     db: Database = app.state.db
     try:
-        async with db.engine.connect() as connection:
+        # The read engine: on SQLite readiness must not queue behind the single writer.
+        async with db.read_engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
             try:
                 current = await current_revision(connection, component)

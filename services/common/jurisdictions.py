@@ -40,7 +40,7 @@ async def get_visible(
     *,
     published: bool = False,
     what: str = "Resource",
-) -> T:
+) -> Any:
     """The row if the principal may read it: own jurisdiction, or `published` for anyone.
     A plain row to answer with (`read_row`), not an ORM instance to change: see
     `get_writable`."""
