@@ -75,17 +75,21 @@ class TokenVerifier:
 
     A client sends the same token with every request until it expires, so a verified token is
     remembered (briefly, and never past its expiry): the signature is checked once, not on
-    every request. JWKS keys are kept in memory by `kid`; only an unknown `kid` fetches the set
-    again (in a thread: PyJWKClient does blocking I/O).
+    every request. JWKS keys are kept in memory by `kid` for five minutes; only an unknown or
+    expired `kid` fetches the set again (in a thread: PyJWKClient does blocking I/O), and a
+    `kid` the provider did not have is refused without fetching for 30 s.
     """
 
     CACHE_SECONDS = 60.0
     CACHE_SIZE = 10_000
+    JWKS_KEY_SECONDS = 300.0
+    UNKNOWN_KID_SECONDS = 30.0
 
     def __init__(self, settings: ComponentSettings) -> None:
         self.settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
-        self._jwks_keys: dict[str, Any] = {}
+        self._jwks_keys: dict[str, tuple[float, Any]] = {}
+        self._unknown_kids: dict[str, float] = {}
         self._verified: dict[str, tuple[float, Principal]] = {}
         if self._jwks is not None:
             self._algorithms = [a for a in settings.jwt_algorithms if a != "HS256"] or [
@@ -129,13 +133,28 @@ class TokenVerifier:
     async def _signing_key(self, token: str) -> Any:
         assert self._jwks is not None
         kid = jwt.get_unverified_header(token).get("kid")
-        key = self._jwks_keys.get(kid) if isinstance(kid, str) else None
-        if key is None:
+        now = time.monotonic()
+        known = self._jwks_keys.get(kid) if isinstance(kid, str) else None
+        if known is not None and now - known[0] < self.JWKS_KEY_SECONDS:
+            return known[1]
+        if (
+            isinstance(kid, str)
+            and now - self._unknown_kids.get(kid, -1e9) < self.UNKNOWN_KID_SECONDS
+        ):
+            # Asked again for a key the provider did not have a moment ago: answer without
+            # fetching, so unknown kids cannot make every request a round trip to the provider.
+            raise jwt.PyJWKClientError(f'Unable to find a signing key that matches: "{kid}"')
+        try:
             signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
-            key = signing_key.key
+        except jwt.PyJWKClientError:
             if isinstance(kid, str):
-                self._jwks_keys[kid] = key
-        return key
+                self._unknown_kids[kid] = now
+            raise
+        if isinstance(kid, str):
+            # Kept for a few minutes, then fetched again: a key the provider withdraws stops
+            # being trusted within that time.
+            self._jwks_keys[kid] = (now, signing_key.key)
+        return signing_key.key
 
 
 def mint_token(

@@ -118,8 +118,25 @@ class TestJwks:
             algorithm="RS256",
             headers={"kid": "key-2"},
         )
+        before = len(JWKS_FETCHES)
         with pytest.raises(Unauthorized):
             await verifier.verify(forged)
+        for _ in range(3):  # asked again at once: refused without asking the provider
+            with pytest.raises(Unauthorized):
+                await verifier.verify(forged)
+        assert len(JWKS_FETCHES) - before <= 2  # PyJWKClient may refresh once for a miss
+
+    async def test_a_kept_key_is_fetched_again_after_five_minutes(
+        self, rsa_key: rsa.RSAPrivateKey, jwks_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        verifier = TokenVerifier(Settings(jwt_jwks_url=jwks_url, jwt_algorithms=["RS256"]))
+        await verifier.verify(rs256_token(rsa_key, sub="first"))
+        kept_at, key = verifier._jwks_keys["key-1"]
+        verifier._jwks_keys["key-1"] = (kept_at - TokenVerifier.JWKS_KEY_SECONDS - 1, key)
+        verifier._jwks.jwk_set_cache = None  # PyJWKClient's own copy of the set, too
+        before = len(JWKS_FETCHES)
+        assert (await verifier.verify(rs256_token(rsa_key, sub="second"))).subject == "second"
+        assert len(JWKS_FETCHES) - before == 1
 
 
 class TestRememberedTokens:
