@@ -121,14 +121,9 @@ async def _write(db: Database, endpoint: Endpoint, request: Request, key: str | 
     return response
 
 
-def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
-    """What makes two requests "the same" for an Idempotency-Key."""
-    digest = _fingerprint_digest(method, path, query)
-    digest.update(body)
-    return digest.hexdigest()
-
-
 def _fingerprint_digest(method: str, path: str, query: str) -> Any:
+    """What makes two requests "the same" for an Idempotency-Key: method, path, query and
+    the body (fed in as it streams)."""
     digest = hashlib.sha256()
     for part in (method, path, query):
         digest.update(part.encode())
