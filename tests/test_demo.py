@@ -13,9 +13,9 @@ import pytest
 
 from govperf import demo
 from govperf.demo_data import CATEGORIES, DEPARTMENTS, SYSTEMS
-from services.indicator import scoring
-from services.indicator.scoring import references
 from services.indicator.systems import schemas
+from services.scoring import rules as scoring
+from services.scoring.rules import references
 from tests.harness import Stack, auth
 
 METHODS = {"ratio", "linear_interval", "threshold_bands", "deduction", "bonus", "veto", "formula"}

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.jurisdictions import DIVISION_CODE_PATTERN
 from services.indicator.schemas import CATEGORY_PATTERN, CODE_PATTERN
-from services.indicator.scoring import ScoringRule
+from services.scoring.rules import ScoringRule
 
 Polarity = Literal["higher", "lower"]
 Frequency = Literal["monthly", "quarterly", "annual"]

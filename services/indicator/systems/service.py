@@ -16,10 +16,11 @@ from services.common.db import new_id, utcnow
 from services.common.errors import Conflict, NotFound, Unprocessable
 from services.common.jurisdictions import ensure_writable, get_writable
 from services.common.pagination import PageParams, paginate
-from services.indicator import events, scoring
+from services.indicator import events
 from services.indicator.models import Department, IndicatorNode, IndicatorSystem
 from services.indicator.systems import schemas
 from services.indicator.weighting import service as weighting_service
+from services.scoring import rules as scoring
 
 MAX_LEVEL = 3
 WEIGHT_TOLERANCE = 1e-6

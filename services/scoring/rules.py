@@ -38,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.indicator import formula
+from services.scoring import formula
 
 Polarity = Literal["higher", "lower"]
 POLARITIES: tuple[str, ...] = ("higher", "lower")
@@ -164,7 +164,7 @@ class Veto(_Rule):
 class Formula(_Rule):
     """A value computed from other indicators (DHIS2-style), then scored like ``ratio``.
 
-    ``numerator`` and ``denominator`` use the language of ``services.indicator.formula`` and
+    ``numerator`` and ``denominator`` use the language of ``services.scoring.formula`` and
     refer to other indicators as ``#{CODE}``; ``factor`` scales the quotient, e.g. 100 for a
     percentage or 100000 for a rate per 100 000.
     """

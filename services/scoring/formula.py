@@ -33,8 +33,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from services.common.errors import Unprocessable
-
 MAX_LENGTH = 2000
 MAX_TOKENS = 200
 MAX_DEPTH = 50
@@ -53,18 +51,17 @@ _ATOM = 4
 Operator = Literal["+", "-", "*", "/"]
 
 
-class InvalidFormula(Unprocessable):
+class InvalidFormula(ValueError):
     """A formula that does not parse; ``position`` is the 0-based offset of the problem.
 
-    The position also travels as an extra field of the problem+json body, so a client can
-    point at the offending character.
+    A plain ``ValueError``, as this package knows nothing of HTTP: a service that lets one
+    reach a client renders it as its own 422 problem, with the position as an extra field so
+    a client can point at the offending character (the indicator service does).
     """
 
-    code = "invalid-formula"
-    title = "The formula cannot be parsed"
-
     def __init__(self, detail: str, *, position: int) -> None:
-        super().__init__(detail, position=position)
+        super().__init__(detail)
+        self.detail = detail
         self.position = position
 
 

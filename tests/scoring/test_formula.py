@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from services.common.errors import Unprocessable
-from services.indicator.formula import (
+from services.common.errors import AppError
+from services.scoring.formula import (
     MAX_CODE_LENGTH,
     MAX_DEPTH,
     MAX_LENGTH,
@@ -190,13 +190,12 @@ class TestErrors:
         assert error.detail == message
         assert str(error) == message
         assert error.position == position
-        assert error.extra == {"position": position}
 
-    def test_is_a_422_problem(self) -> None:
+    def test_is_a_value_error_not_an_http_problem(self) -> None:
+        # The language is pure: a service renders the error as its own problem.
         error = _error(")")
-        assert isinstance(error, Unprocessable)
-        assert (error.status, error.code) == (422, "invalid-formula")
-        assert error.title == "The formula cannot be parsed"
+        assert isinstance(error, ValueError)
+        assert not isinstance(error, AppError)
 
     @pytest.mark.parametrize(
         "source",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from services.indicator.scoring import (
+from services.scoring.rules import (
     Band,
     Bonus,
     Deduction,
