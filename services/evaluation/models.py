@@ -321,6 +321,8 @@ class Result(IdMixin, JurisdictionMixin, Base):
     tied: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     grade: Mapped[str] = mapped_column(String(32), nullable=False)
     vetoed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Group scores, weakest indicators and dimensions, how the grade came about.
+    details: Mapped[dict[str, Any]] = mapped_column(PortableJSON, nullable=False)
     breakdown: Mapped[dict[str, Any]] = mapped_column(PortableJSON, nullable=False)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 

@@ -296,6 +296,11 @@ def upgrade() -> None:
         sa.Column("grade", sa.String(length=32), nullable=False),
         sa.Column("vetoed", sa.Boolean(), nullable=False),
         sa.Column(
+            "details",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
             "breakdown",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
