@@ -22,6 +22,7 @@ cannot be scored at all, such as a ratio without a target.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -194,8 +195,13 @@ class Formula(_Rule):
 
     def expressions(self) -> tuple[formula.Expression, formula.Expression | None]:
         """The parsed numerator and denominator (None when there is no denominator)."""
-        denominator = None if self.denominator is None else formula.parse(self.denominator)
-        return formula.parse(self.numerator), denominator
+        denominator = None if self.denominator is None else _parsed(self.denominator)
+        return _parsed(self.numerator), denominator
+
+
+# Scoring a formula for every department parses it once, not once per department: the
+# syntax trees are immutable, so one may be shared.
+_parsed = functools.lru_cache(maxsize=4096)(formula.parse)
 
 
 ScoringRule = Annotated[

@@ -118,17 +118,17 @@ class RatingStats:
 
 @dataclass(frozen=True, slots=True)
 class GradeBand:
-    """A grade and the lowest total that earns it (inclusive)."""
+    """A grade and the lowest total that earns it (inclusive); None: no minimum."""
 
     grade: str
-    min_total: float
+    min_total: float | None
 
 
 DEFAULT_BANDS: tuple[GradeBand, ...] = (
     GradeBand("excellent", 95.0),
     GradeBand("good", 90.0),
     GradeBand("pass", 80.0),
-    GradeBand("fail", float("-inf")),
+    GradeBand("fail", None),
 )
 
 
