@@ -124,18 +124,17 @@ def poststratification_weights(
 ) -> dict[str, float]:
     """The weight of a respondent in each stratum: share / (n / N).
 
-    ``sample_counts``: stratum → respondents in the sample (N = their sum over the strata
-    that have a share); ``population_shares``: stratum → share of the population. The
-    shares are renormalised over the strata the sample has, so the weighted sample adds up
-    to N; a stratum without a share (or without respondents) weighs 0. Strata come out
-    sorted.
+    ``sample_counts``: stratum → respondents in the sample (N = their sum);
+    ``population_shares``: stratum → share of the population. The shares are renormalised
+    over the strata the sample has, so the weighted sample still adds up to N; a stratum
+    without a share (or without respondents) weighs 0. Strata come out sorted.
     """
+    total_n = sum(count for count in sample_counts.values() if count > 0)
     present = {
         stratum: count
         for stratum, count in sample_counts.items()
         if count > 0 and population_shares.get(stratum, 0) > 0
     }
-    total_n = sum(present.values())
     total_share = sum(population_shares[stratum] for stratum in present)
     weights = {}
     for stratum in sorted(sample_counts):
