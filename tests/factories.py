@@ -37,15 +37,218 @@ async def create_cycle(
     jurisdiction: str = HEIHE,
     code: str = "2026",
     period: str = "2026",
+    category: str = "economic",
+    **fields: Any,
 ) -> dict[str, Any]:
+    """A draft cycle (evaluation service)."""
     body = {
         "jurisdiction_code": jurisdiction,
         "code": code,
         "name": f"{period} 年度考评",
         "period": period,
+        "category": category,
+        **fields,
     }
     response = await client.post(
         "/v1/cycles", json=body, headers=auth(jurisdictions=(jurisdiction,))
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def questionnaire_body(
+    *, jurisdiction: str = HEIHE, code: str = "satisfaction", **fields: Any
+) -> dict[str, Any]:
+    """Two dimensions, four items on a 1..5 scale."""
+    return {
+        "jurisdiction_code": jurisdiction,
+        "code": code,
+        "title_zh": "群众满意度调查",
+        "dimensions": [
+            {"code": "service", "name_zh": "服务态度"},
+            {"code": "efficiency", "name_zh": "办事效率"},
+        ],
+        "items": [
+            {"code": "Q1", "dimension": "service", "text_zh": "工作人员态度是否热情？"},
+            {"code": "Q2", "dimension": "service", "text_zh": "解答是否耐心？"},
+            {"code": "Q3", "dimension": "efficiency", "text_zh": "办理是否及时？"},
+            {"code": "Q4", "dimension": "efficiency", "text_zh": "是否一次办好？"},
+        ],
+        **fields,
+    }
+
+
+async def create_questionnaire(
+    client: httpx.AsyncClient,
+    *,
+    jurisdiction: str = HEIHE,
+    code: str = "satisfaction",
+    publish: bool = False,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A questionnaire version (evaluation service), a draft unless `publish`."""
+    headers = auth(jurisdictions=(jurisdiction,))
+    response = await client.post(
+        "/v1/questionnaires",
+        json=questionnaire_body(jurisdiction=jurisdiction, code=code, **fields),
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    if publish:
+        response = await client.post(
+            f"/v1/questionnaires/{response.json()['id']}/publish", headers=headers
+        )
+        assert response.status_code == 200, response.text
+    return response.json()
+
+
+def scorecard_dimensions(*codes: str, max_score: float = 100) -> list[dict[str, Any]]:
+    return [{"code": c, "name_zh": f"维度 {c}", "max_score": max_score} for c in codes]
+
+
+async def create_group(
+    client: httpx.AsyncClient,
+    cycle_id: str,
+    *,
+    jurisdiction: str = HEIHE,
+    kind: str = "objective",
+    code: str | None = None,
+    weight: float = 100,
+    **fields: Any,
+) -> dict[str, Any]:
+    """An evaluator group of a draft cycle; scorecard kinds get two dimensions by default."""
+    body: dict[str, Any] = {
+        "kind": kind,
+        "code": code or kind,
+        "name": f"{kind} 组",
+        "weight": weight,
+    }
+    if kind in ("leadership", "self", "expert", "deputy", "enterprise"):
+        body["dimensions"] = scorecard_dimensions("efficiency", "integrity")
+    body.update(fields)
+    response = await client.post(
+        f"/v1/cycles/{cycle_id}/groups", json=body, headers=auth(jurisdictions=(jurisdiction,))
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def open_cycle(
+    client: httpx.AsyncClient, cycle_id: str, *, jurisdiction: str = HEIHE
+) -> dict[str, Any]:
+    """Open a draft cycle (it needs its groups, a published system and departments)."""
+    response = await client.post(
+        f"/v1/cycles/{cycle_id}/open", headers=auth(jurisdictions=(jurisdiction,))
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def create_open_cycle(
+    stack: Any,
+    *,
+    jurisdiction: str = HEIHE,
+    code: str = "2026-open",
+    category: str = "economic",
+    departments: tuple[str, ...] = ("DRC", "BEB"),
+    **fields: Any,
+) -> dict[str, Any]:
+    """An open cycle with every kind of work to do: departments of `category` and a
+    published system for it in the indicator service (created unless present), then an
+    objective (50), a citizen (30, on a published questionnaire) and an expert group (20).
+    Returns {"cycle", "departments", "system", "questionnaire", "groups": {kind: group}}."""
+    indicator, evaluation = stack.client("indicator"), stack.client("evaluation")
+    headers = auth(jurisdictions=(jurisdiction,))
+    listed = await indicator.get(
+        "/v1/departments",
+        params={"jurisdiction": jurisdiction, "category": category, "limit": 200},
+        headers=headers,
+    )
+    known = {d["code"]: d for d in listed.json()["items"]}
+    made = [
+        known.get(c)
+        or await create_department(indicator, jurisdiction=jurisdiction, code=c, category=category)
+        for c in departments
+    ]
+    period = str(fields.get("period", "2026"))
+    systems = await indicator.get(
+        "/v1/indicator-systems",
+        params={
+            "jurisdiction": jurisdiction,
+            "year": period[:4],
+            "category": category,
+            "status": "published",
+        },
+        headers=headers,
+    )
+    system = (systems.json()["items"] or [None])[0] or await create_indicator_system(
+        indicator,
+        jurisdiction=jurisdiction,
+        year=int(period[:4]),
+        category=category,
+        nodes=[
+            {
+                "code": "E",
+                "name_zh": "经济发展",
+                "weight": 100,
+                "children": [indicator_leaf("E.1", 60), indicator_leaf("E.2", 40)],
+            }
+        ],
+        publish=True,
+    )
+    questionnaire = await create_questionnaire(
+        evaluation, jurisdiction=jurisdiction, code=f"{code}-q", publish=True
+    )
+    cycle = await create_cycle(
+        evaluation, jurisdiction=jurisdiction, code=code, category=category, **fields
+    )
+    groups = {
+        "objective": await create_group(
+            evaluation, cycle["id"], jurisdiction=jurisdiction, kind="objective", weight=50
+        ),
+        "citizen": await create_group(
+            evaluation,
+            cycle["id"],
+            jurisdiction=jurisdiction,
+            kind="citizen",
+            weight=30,
+            questionnaire_id=questionnaire["id"],
+        ),
+        "expert": await create_group(
+            evaluation, cycle["id"], jurisdiction=jurisdiction, kind="expert", weight=20
+        ),
+    }
+    cycle = await open_cycle(evaluation, cycle["id"], jurisdiction=jurisdiction)
+    return {
+        "cycle": cycle,
+        "departments": made,
+        "system": system,
+        "questionnaire": questionnaire,
+        "groups": groups,
+    }
+
+
+async def create_assignment(
+    client: httpx.AsyncClient,
+    cycle_id: str,
+    *,
+    group_id: str,
+    department_id: str,
+    evaluator: str = "evaluator:dev",
+    jurisdiction: str = HEIHE,
+    **fields: Any,
+) -> dict[str, Any]:
+    """An evaluator (by token subject) assigned a department (evaluation service)."""
+    response = await client.post(
+        f"/v1/cycles/{cycle_id}/assignments",
+        json={
+            "group_id": group_id,
+            "evaluator_subject": evaluator,
+            "evaluator_name": f"评价人 {evaluator}",
+            "department_id": department_id,
+            **fields,
+        },
+        headers=auth(jurisdictions=(jurisdiction,)),
     )
     assert response.status_code == 201, response.text
     return response.json()

@@ -6,16 +6,33 @@ import httpx
 from fastapi import FastAPI
 
 from services.common.app import ServiceDefinition, build_service_app
-from services.evaluation.api import router as cycles_router
+from services.evaluation import events
+from services.evaluation.cycles.api import router as cycles_router
+from services.evaluation.groups.api import router as groups_router
 from services.evaluation.models import COMMON
+from services.evaluation.questionnaires.api import router as questionnaires_router
 from services.evaluation.settings import Settings
+from services.evaluation.systems.api import router as systems_router
+
+# One router per feature package; add a feature's router here.
+ROUTERS = (
+    systems_router,
+    cycles_router,
+    groups_router,
+    questionnaires_router,
+)
+# Event type → handler, for the events siblings deliver to this service's inbox.
+EVENT_HANDLERS = {
+    **events.HANDLERS,
+}
 
 DEFINITION = ServiceDefinition(
     name="evaluation",
     title="evaluation service",
     description="Evaluation cycles, evaluator groups and weights, ratings, scoring and results.",
     tables=COMMON,
-    routers=(cycles_router,),
+    routers=ROUTERS,
+    event_handlers=EVENT_HANDLERS,
 )
 
 
