@@ -1,9 +1,10 @@
 """The inputs as canonical JSON: to store with a result version, to digest, to score again.
 
-``inputs_json`` turns a ``CycleInput`` into plain JSON values (sets and mappings sorted, numbers
-in float fields as floats), ``inputs_from_json`` turns that back into an equal ``CycleInput``,
-and ``digest`` is the SHA-256 of its canonical text (keys sorted, no whitespace, UTF-8), so the
-same inputs always give the same digest whatever order they were built in.
+``inputs_json`` turns a ``CycleInput`` into plain JSON values (sets, departments, sums and
+adjustments sorted, numbers in float fields as floats); ``inputs_from_json`` turns that back
+into a ``CycleInput`` that scores the same; ``digest`` is the SHA-256 of the canonical text
+(keys sorted, no whitespace, UTF-8), so the same inputs give the same digest whatever order
+they were built in.
 """
 
 from __future__ import annotations
@@ -52,6 +53,25 @@ def _plain(value: Any, annotation: str = "") -> Any:
 def inputs_json(cycle: CycleInput) -> dict[str, Any]:
     """The inputs as JSON values (``json.dumps`` takes them as they are)."""
     data = _plain(cycle)
+    # What the engine reads as sets come out sorted: their order never changes an outcome,
+    # so it must not change the digest either. (Groups and the tree keep their order: it is
+    # the order of the breakdown.)
+    data["departments"] = sorted(data["departments"])
+    data["scorecards"].sort(
+        key=lambda s: (s["group_code"], s["department_id"], s["dimension_code"])
+    )
+    data["ratings"].sort(
+        key=lambda r: (r["group_code"] or "", r["department_id"], r["dimension_code"])
+    )
+    data["adjustments"].sort(
+        key=lambda a: (
+            a["department_id"],
+            a["target_kind"],
+            a["target_code"],
+            a["appeal_id"],
+            a["points"],
+        )
+    )
     # Measured values are floats whatever the loading side read them as.
     data["values"] = {
         department: {code: float(value) for code, value in values.items()}

@@ -567,7 +567,7 @@ def _department(
         if not raws[group.code][department].counts or counted_weight <= 0:
             return 0.0
         if everyone_counts:
-            return group.weight
+            return float(group.weight)
         return group.weight * 100 / counted_weight
 
     group_nodes: list[dict[str, Any]] = []
@@ -652,8 +652,8 @@ def _department(
             notes.extend(subjective.notes)
             if group.kind == "citizen":
                 extras.update(
-                    scale_min=group.scale_min,
-                    scale_max=group.scale_max,
+                    scale_min=float(group.scale_min or 0),
+                    scale_max=float(group.scale_max or 0),
                     top_box=group.top_box,
                     excluded=subjective.excluded,
                     held=subjective.held,
@@ -701,7 +701,7 @@ def _department(
                         None,
                         _r(scale * adjustment.points),
                         note,
-                        score=adjustment.points,
+                        score=float(adjustment.points),
                         appeal_id=adjustment.appeal_id,
                     )
                 )
@@ -730,7 +730,7 @@ def _department(
                 group.code,
                 group.name,
                 "group",
-                group.weight,
+                float(group.weight),
                 points,
                 explanation,
                 children,
@@ -744,7 +744,7 @@ def _department(
                 code=group.code,
                 kind=group.kind,
                 name=group.name,
-                weight=group.weight,
+                weight=float(group.weight),
                 effective_weight=_r(weight_eff),
                 score=score,
                 points=points,

@@ -140,6 +140,8 @@ def _score_leaf(
     assert node.rule is not None
     target = node.target_overrides.get(department_id, node.target)
     value = values.get(node.code)
+    if value is not None:
+        value = float(value)  # 80 and 80.0 are one input: the breakdown shows them alike
     try:
         scored = rules.score(
             node.rule,
