@@ -8,7 +8,6 @@ order of the steps and the shape of the breakdown, ``objective``, ``subjective``
 
 from services.evaluation.engine.canonical import digest, inputs_from_json, inputs_json
 from services.evaluation.engine.cycle import score_cycle
-from services.evaluation.engine.objective import EngineInputError
 from services.evaluation.engine.statistics import (
     StratumSums,
     combine_strata,
@@ -23,6 +22,7 @@ from services.evaluation.engine.types import (
     CycleRules,
     DepartmentResult,
     DimensionInput,
+    EngineInputError,
     GradeBand,
     GroupInput,
     GroupScore,

@@ -41,7 +41,6 @@ from typing import Any
 from services.evaluation.engine import grading
 from services.evaluation.engine.objective import (
     CompiledTree,
-    EngineInputError,
     ObjectiveScore,
     ScoredNode,
     compile_tree,
@@ -60,6 +59,7 @@ from services.evaluation.engine.types import (
     CycleInput,
     CycleOutcome,
     DepartmentResult,
+    EngineInputError,
     GroupInput,
     GroupScore,
     RatingStats,

@@ -22,8 +22,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from services.evaluation.engine.objective import EngineInputError
-from services.evaluation.engine.types import GradeBand
+from services.evaluation.engine.types import EngineInputError, GradeBand
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.evaluation.engine.types import AdjustmentInput
+from services.evaluation.engine.types import AdjustmentInput, EngineInputError
 from services.scoring import rules
-
-
-class EngineInputError(ValueError):
-    """Inputs that do not fit together (an unknown group, a rule that does not parse, …)."""
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ serialize as they are.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,6 +29,10 @@ SCORECARD_KINDS: tuple[str, ...] = ("leadership", "self", "expert", "deputy", "e
 Normalization = Literal["none", "min_max", "z_score"]
 AdjustmentKind = Literal["indicator", "group"]
 BelowMinSample = Literal["count", "redistribute"]
+
+
+class EngineInputError(ValueError):
+    """Inputs that do not fit together (an unknown group, a rule that does not parse, …)."""
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -118,10 +123,19 @@ class RatingStats:
 
 @dataclass(frozen=True, slots=True)
 class GradeBand:
-    """A grade and the lowest total that earns it (inclusive); None: no minimum."""
+    """A grade and the lowest total that earns it (inclusive); None (or −∞): no minimum."""
 
     grade: str
     min_total: float | None
+
+    def __post_init__(self) -> None:
+        if self.min_total is None:
+            return
+        if self.min_total == float("-inf"):
+            # One spelling of "no minimum", so that the inputs stay JSON.
+            object.__setattr__(self, "min_total", None)
+        elif not math.isfinite(self.min_total):
+            raise EngineInputError(f"grade {self.grade!r}: the minimum must be a finite number")
 
 
 DEFAULT_BANDS: tuple[GradeBand, ...] = (

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from services.evaluation.engine import CycleRules, EngineInputError, GradeBand, score_cycle
+from services.evaluation.engine import (
+    CycleRules,
+    EngineInputError,
+    GradeBand,
+    digest,
+    score_cycle,
+)
 from tests.evaluation.engine.builders import cycle, dimension, leaf, objective
 
 NODES = [dimension("A", leaf("A.1", weight=100, rule={"method": "ratio"}, target=100))]
@@ -87,6 +93,13 @@ class TestBands:
     def test_below_every_band_is_the_worst(self) -> None:
         rules = CycleRules(grade_bands=(GradeBand("A", 90), GradeBand("B", 60)))
         assert _grades(_outcome({"a": 59.9, "b": 60}, rules)) == {"a": "B", "b": "B"}
+
+    def test_minus_infinity_is_no_minimum_and_stays_json(self) -> None:
+        band = GradeBand("fail", float("-inf"))
+        assert band.min_total is None
+        rules = CycleRules(grade_bands=(GradeBand("A", 90), band))
+        inputs = cycle(nodes=NODES, departments=["a"], groups=[objective()], rules=rules)
+        assert len(digest(inputs)) == 64
 
     def test_bands_must_fall(self) -> None:
         rules = CycleRules(grade_bands=(GradeBand("A", 60), GradeBand("B", 90)))
