@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import func, select
@@ -11,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.audit import record_change, snapshot
 from services.common.auth import Principal
-from services.common.errors import Conflict, Unprocessable
-from services.common.jurisdictions import get_visible
+from services.common.errors import Conflict, NotFound, Unprocessable
 from services.evaluation.cycles import service as cycle_service
 from services.evaluation.groups import schemas
 from services.evaluation.models import Cycle, EvaluatorGroup, Questionnaire
@@ -72,8 +70,14 @@ async def list_groups(
     )
 
 
-async def get_group(session: AsyncSession, principal: Principal, group_id: uuid.UUID) -> Any:
-    return await get_visible(session, EvaluatorGroup, group_id, principal, what="Group")
+async def get_group(
+    session: AsyncSession, principal: Principal, group_id: uuid.UUID
+) -> EvaluatorGroup:
+    # Through the ORM: the kit's plain-row read cannot type a float column on asyncpg.
+    group = await session.get(EvaluatorGroup, group_id)
+    if group is None or not principal.may_access(group.jurisdiction_code):
+        raise NotFound(f"Group {group_id} not found")
+    return group
 
 
 async def _check_questionnaire(
