@@ -756,8 +756,10 @@ def _department(
 
     total = _sum_points(group_nodes)
     missing = [group for group in cycle.groups if not raws[group.code][department].counts]
-    if not counted or counted_weight <= 0:
+    if not counted:
         total_note = "no group has data for this department: total 0"
+    elif counted_weight <= 0:
+        total_note = "the groups with data for this department weigh 0: total 0"
     elif missing:
         total_note = (
             "sum of the groups' points; "
