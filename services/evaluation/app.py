@@ -11,6 +11,7 @@ from services.evaluation.cycles.api import router as cycles_router
 from services.evaluation.groups.api import router as groups_router
 from services.evaluation.models import COMMON
 from services.evaluation.questionnaires.api import router as questionnaires_router
+from services.evaluation.scorecards.api import router as scorecards_router
 from services.evaluation.settings import Settings
 from services.evaluation.systems.api import router as systems_router
 
@@ -19,6 +20,7 @@ ROUTERS = (
     systems_router,
     cycles_router,
     groups_router,
+    scorecards_router,
     questionnaires_router,
 )
 # Event type → handler, for the events siblings deliver to this service's inbox.
