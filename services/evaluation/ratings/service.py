@@ -1,0 +1,602 @@
+"""Citizen rating intake: one response or a batch, each item answered on its own.
+
+What apps taught the tools before us (ODK Central, KoboToolbox):
+- a response carries the app's `response_id`; it is the row's primary key, so two copies
+  racing each other can never both count: the second finds the first and is a `duplicate`
+  (same content) or a `conflict` (other content);
+- one respondent (a keyed hash of a device or verified-phone token) rates a department once
+  per cycle: a unique key, not a check-then-insert;
+- nothing is counted per submission: no row is updated, so intake never queues on a hot row.
+  Each response writes its own row and one pre-summed row per dimension, aggregated on read.
+
+A request costs one statement for the state of the cycles and questionnaires it names, one
+multi-row INSERT of the responses (`ON CONFLICT DO NOTHING`), one of their dimension sums,
+and, only when something was not inserted, one SELECT to tell duplicates from conflicts.
+What does not change once a cycle is open (its citizen group, departments, questionnaire
+items) is kept in memory for a short while; the statuses are read every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.auth import Principal
+from services.common.db import upsert_insert, utcnow
+from services.common.ratelimit import RateLimiter
+from services.evaluation.models import (
+    Cycle,
+    CycleDepartment,
+    EvaluatorGroup,
+    Questionnaire,
+    Rating,
+    RatingScore,
+)
+from services.evaluation.privacy import scrub
+from services.evaluation.ratings.schemas import RatingIn, RatingResult
+
+META_TTL_SECONDS = 30.0
+META_MAX_ENTRIES = 1000
+STRAIGHT_LINE_MIN_ITEMS = 5
+
+# Why an item was rejected → the HTTP status a single response answers with.
+REJECTION_STATUS = {
+    "invalid-rating": 422,
+    "unknown-cycle": 404,
+    "unknown-department": 422,
+    "unknown-questionnaire-version": 422,
+    "invalid-answers": 422,
+    "comment-too-long": 422,
+    "cycle-not-open": 409,
+    "questionnaire-closed": 409,
+    "already-rated": 409,
+    "rate-limited": 429,
+}
+
+
+# --- what stays fixed while a cycle is open ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CycleMeta:
+    id: uuid.UUID
+    jurisdiction_code: str
+    group_id: uuid.UUID | None
+    questionnaire_code: str | None
+    departments: frozenset[uuid.UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionnaireMeta:
+    id: uuid.UUID
+    jurisdiction_code: str
+    code: str
+    scale_min: int
+    scale_max: int
+    top_box: int
+    allow_dont_know: bool
+    free_text_max: int
+    dimension_of: dict[str, str]
+
+
+class _Expiring:
+    """A small map whose entries expire; read far more often than written."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any) -> Any:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self._entries) >= META_MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + META_TTL_SECONDS, value)
+
+
+@dataclass
+class IntakeContext:
+    """Per-app state of the intake: the metadata cache, the rate limiter and the hash key."""
+
+    key: bytes
+    limiter: RateLimiter
+    client_limit: str
+    device_limit: str
+    cycles: _Expiring = field(default_factory=_Expiring)
+    questionnaires: _Expiring = field(default_factory=_Expiring)
+
+    def keyed_hash(self, purpose: str, value: str) -> str:
+        return hmac.new(self.key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+async def _cycle_meta(session: AsyncSession, ctx: IntakeContext, cycle_id: uuid.UUID) -> Any:
+    meta = ctx.cycles.get(cycle_id)
+    if meta is not None:
+        return meta
+    conn = await session.connection()
+    cycle = (
+        await conn.execute(
+            select(Cycle.id, Cycle.jurisdiction_code, Cycle.status).where(Cycle.id == cycle_id)
+        )
+    ).first()
+    if cycle is None:
+        return None
+    group = (
+        await conn.execute(
+            select(EvaluatorGroup.id, EvaluatorGroup.department_ids, Questionnaire.code)
+            .outerjoin(Questionnaire, Questionnaire.id == EvaluatorGroup.questionnaire_id)
+            .where(EvaluatorGroup.cycle_id == cycle_id, EvaluatorGroup.kind == "citizen")
+        )
+    ).first()
+    departments: frozenset[uuid.UUID] = frozenset()
+    if group is not None:
+        if group.department_ids is not None:
+            departments = frozenset(uuid.UUID(str(d)) for d in group.department_ids)
+        else:
+            departments = frozenset(
+                (
+                    await conn.execute(
+                        select(CycleDepartment.department_id).where(
+                            CycleDepartment.cycle_id == cycle_id
+                        )
+                    )
+                ).scalars()
+            )
+    meta = CycleMeta(
+        id=cycle.id,
+        jurisdiction_code=cycle.jurisdiction_code,
+        group_id=group.id if group is not None else None,
+        questionnaire_code=group.code if group is not None else None,
+        departments=departments,
+    )
+    # Groups and departments change only while a cycle is a draft.
+    if cycle.status != "draft":
+        ctx.cycles.put(cycle_id, meta)
+    return meta
+
+
+async def _questionnaire_meta(
+    session: AsyncSession, ctx: IntakeContext, questionnaire_id: uuid.UUID
+) -> Any:
+    meta = ctx.questionnaires.get(questionnaire_id)
+    if meta is not None:
+        return meta
+    conn = await session.connection()
+    row = (
+        await conn.execute(select(Questionnaire).where(Questionnaire.id == questionnaire_id))
+    ).first()
+    if row is None:
+        return None
+    meta = QuestionnaireMeta(
+        id=row.id,
+        jurisdiction_code=row.jurisdiction_code,
+        code=row.code,
+        scale_min=row.scale_min,
+        scale_max=row.scale_max,
+        top_box=row.top_box,
+        allow_dont_know=row.allow_dont_know,
+        free_text_max=row.free_text_max,
+        dimension_of={item["code"]: item["dimension"] for item in row.items},
+    )
+    # A published version never changes again; a draft may.
+    if row.status != "draft":
+        ctx.questionnaires.put(questionnaire_id, meta)
+    return meta
+
+
+# --- one item ------------------------------------------------------------------------------
+
+
+class _Rejected(Exception):
+    def __init__(self, code: str, reason: str, retry_after: int | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass(slots=True)
+class _Item:
+    index: int
+    rating: RatingIn
+    cycle: CycleMeta
+    questionnaire: QuestionnaireMeta
+    row: dict[str, Any]
+    scores: list[dict[str, Any]]
+    device_hash: str
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ())) or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def _check_answers(rating: RatingIn, q: QuestionnaireMeta) -> None:
+    unknown = sorted(set(rating.answers) - set(q.dimension_of))
+    if unknown:
+        raise _Rejected(
+            "invalid-answers",
+            f"Not items of questionnaire {q.code}: {', '.join(unknown[:10])}",
+        )
+    for code, answer in rating.answers.items():
+        if answer is None:
+            if not q.allow_dont_know:
+                raise _Rejected(
+                    "invalid-answers", f"Item {code}: this questionnaire has no 'don't know'"
+                )
+        elif not q.scale_min <= answer <= q.scale_max:
+            raise _Rejected(
+                "invalid-answers",
+                f"Item {code}: {answer} is outside the scale {q.scale_min}..{q.scale_max}",
+            )
+    if rating.comment is not None and len(rating.comment) > q.free_text_max:
+        raise _Rejected(
+            "comment-too-long",
+            f"The comment has {len(rating.comment)} characters; at most {q.free_text_max}",
+        )
+
+
+def _dimension_sums(
+    rating: RatingIn, q: QuestionnaireMeta, cycle_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    top_from = q.scale_max - q.top_box + 1
+    sums: dict[str, list[int]] = {}
+    for code, answer in rating.answers.items():
+        if answer is None:
+            continue
+        entry = sums.setdefault(q.dimension_of[code], [0, 0, 0])
+        entry[0] += answer
+        entry[1] += 1
+        entry[2] += answer >= top_from
+    return [
+        {
+            "rating_id": rating.response_id,
+            "dimension": dimension,
+            "cycle_id": cycle_id,
+            "department_id": rating.department_id,
+            "mean": total / answered,
+            "answered": answered,
+            "top": top,
+        }
+        for dimension, (total, answered, top) in sorted(sums.items())
+    ]
+
+
+def _network_hash(ctx: IntakeContext, address: str | None) -> str | None:
+    """The caller's network (/24 of IPv4, /48 of IPv6), keyed-hashed: bursts from one
+    network are visible without storing anyone's address."""
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    prefix = 24 if ip.version == 4 else 48
+    network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
+    return ctx.keyed_hash("network", str(network))
+
+
+def _content_hash(rating: RatingIn, respondent_hash: str) -> str:
+    canonical = json.dumps(
+        [
+            str(rating.cycle_id),
+            str(rating.department_id),
+            str(rating.questionnaire_id),
+            respondent_hash,
+            rating.device_token,
+            sorted(rating.answers.items()),
+            rating.comment,
+            rating.duration_seconds,
+            rating.stratum,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _prepare(
+    session: AsyncSession,
+    ctx: IntakeContext,
+    principal: Principal,
+    index: int,
+    rating: RatingIn,
+    network_hash: str | None,
+) -> _Item:
+    cycle = await _cycle_meta(session, ctx, rating.cycle_id)
+    if cycle is None or not principal.may_access(cycle.jurisdiction_code):
+        raise _Rejected("unknown-cycle", f"Cycle {rating.cycle_id} not found")
+    if cycle.group_id is None:
+        raise _Rejected("cycle-not-open", "This cycle has no citizen group: it takes no ratings")
+    if rating.department_id not in cycle.departments:
+        raise _Rejected(
+            "unknown-department",
+            f"Department {rating.department_id} is not rated by citizens in this cycle",
+        )
+    questionnaire = await _questionnaire_meta(session, ctx, rating.questionnaire_id)
+    if (
+        questionnaire is None
+        or questionnaire.code != cycle.questionnaire_code
+        or questionnaire.jurisdiction_code != cycle.jurisdiction_code
+    ):
+        raise _Rejected(
+            "unknown-questionnaire-version",
+            f"{rating.questionnaire_id} is not a version of this cycle's questionnaire",
+        )
+    _check_answers(rating, questionnaire)
+    respondent_hash = ctx.keyed_hash(
+        f"respondent-{rating.respondent.kind}", rating.respondent.token
+    )
+    device_token = rating.device_token
+    if device_token is None and rating.respondent.kind == "device":
+        device_token = rating.respondent.token
+    device_hash = ctx.keyed_hash("device", device_token) if device_token else respondent_hash
+    answered = [a for a in rating.answers.values() if a is not None]
+    row = {
+        "id": rating.response_id,
+        "jurisdiction_code": cycle.jurisdiction_code,
+        "cycle_id": cycle.id,
+        "group_id": cycle.group_id,
+        "questionnaire_id": questionnaire.id,
+        "department_id": rating.department_id,
+        "client": principal.subject,
+        "respondent_hash": respondent_hash,
+        "device_hash": device_hash,
+        "network_hash": network_hash,
+        "content_hash": _content_hash(rating, respondent_hash),
+        "answers": rating.answers,
+        "comment": scrub(rating.comment) if rating.comment else None,
+        "stratum": rating.stratum,
+        "duration_seconds": rating.duration_seconds,
+        "straight_lined": len(answered) >= STRAIGHT_LINE_MIN_ITEMS and len(set(answered)) == 1,
+    }
+    return _Item(
+        index=index,
+        rating=rating,
+        cycle=cycle,
+        questionnaire=questionnaire,
+        row=row,
+        scores=_dimension_sums(rating, questionnaire, cycle.id),
+        device_hash=device_hash,
+    )
+
+
+# --- the request ---------------------------------------------------------------------------
+
+
+_STATUSES = union_all(
+    select(literal("cycle").label("kind"), Cycle.id, Cycle.status).where(
+        Cycle.id.in_(bindparam("cycles", expanding=True))
+    ),
+    select(literal("questionnaire").label("kind"), Questionnaire.id, Questionnaire.status).where(
+        Questionnaire.id.in_(bindparam("questionnaires", expanding=True))
+    ),
+)
+
+
+async def submit(
+    session: AsyncSession,
+    ctx: IntakeContext,
+    principal: Principal,
+    items: Sequence[RatingIn | dict[str, Any]],
+    *,
+    client_address: str | None = None,
+) -> list[RatingResult]:
+    """Take responses; the outcome of each, in the order given.
+
+    The app's whole request counts against its client limit (429 for all of it when over);
+    each item then counts against its device's limit and is rejected alone when over."""
+    await ctx.limiter.enforce(
+        ctx.client_limit, "ratings-client", principal.subject, cost=len(items), what="ratings"
+    )
+    results: dict[int, RatingResult] = {}
+    prepared: list[_Item] = []
+    first_with_id: dict[uuid.UUID, _Item] = {}
+    echoes: list[tuple[int, _Item, bool]] = []  # (index, first copy, same content)
+    network_hash = _network_hash(ctx, client_address)
+
+    for index, raw in enumerate(items):
+        response_id = raw.get("response_id") if isinstance(raw, dict) else raw.response_id
+        try:
+            rating = raw if isinstance(raw, RatingIn) else RatingIn.model_validate(raw)
+        except ValidationError as exc:
+            results[index] = _rejected(
+                index, response_id, "invalid-rating", _validation_reason(exc)
+            )
+            continue
+        try:
+            item = await _prepare(session, ctx, principal, index, rating, network_hash)
+        except _Rejected as rejected:
+            results[index] = _rejected(index, rating.response_id, rejected.code, rejected.reason)
+            continue
+        first = first_with_id.get(rating.response_id)
+        if first is not None:
+            echoes.append((index, first, first.row["content_hash"] == item.row["content_hash"]))
+            continue
+        first_with_id[rating.response_id] = item
+        prepared.append(item)
+
+    if prepared:
+        await _write(session, ctx, prepared, results)
+    for index, first, same in echoes:
+        original = results[first.index]
+        if not same:
+            results[index] = _conflict(index, first.rating.response_id)
+        elif original.status in ("accepted", "duplicate"):
+            results[index] = original.model_copy(update={"index": index, "status": "duplicate"})
+        else:
+            results[index] = original.model_copy(update={"index": index})
+    return [results[i] for i in range(len(items))]
+
+
+async def _write(
+    session: AsyncSession, ctx: IntakeContext, items: list[_Item], results: dict[int, RatingResult]
+) -> None:
+    conn = await session.connection()
+    statuses = {
+        (kind, row_id): status
+        for kind, row_id, status in await conn.execute(
+            _STATUSES,
+            {
+                "cycles": sorted({i.cycle.id for i in items}),
+                "questionnaires": sorted({i.questionnaire.id for i in items}),
+            },
+        )
+    }
+    insertable: list[_Item] = []
+    closed: list[tuple[_Item, str, str]] = []
+    for item in items:
+        cycle_status = statuses.get(("cycle", item.cycle.id))
+        questionnaire_status = statuses.get(("questionnaire", item.questionnaire.id))
+        if cycle_status != "open":
+            closed.append((item, "cycle-not-open", f"The cycle is {cycle_status}: not rating"))
+        elif questionnaire_status != "published":
+            closed.append(
+                (
+                    item,
+                    "questionnaire-closed",
+                    f"This questionnaire version is {questionnaire_status}",
+                )
+            )
+        else:
+            insertable.append(item)
+
+    allowed: list[_Item] = []
+    for item in insertable:
+        retry_after = await ctx.limiter.hit(ctx.device_limit, "ratings-device", item.device_hash)
+        if retry_after is None:
+            allowed.append(item)
+        else:
+            results[item.index] = _rejected(
+                item.index,
+                item.rating.response_id,
+                "rate-limited",
+                f"Too many ratings from this device: at most {ctx.device_limit}",
+                retry_after=int(retry_after + 0.999),
+            )
+
+    inserted: set[uuid.UUID] = set()
+    now = utcnow()
+    if allowed:
+        for item in allowed:
+            item.row["received_at"] = now
+        returned = await conn.execute(_insert_ratings(session), [i.row for i in allowed])
+        inserted = set(returned.scalars())
+        scores = [s for i in allowed if i.row["id"] in inserted for s in i.scores]
+        if scores:
+            await conn.execute(_insert_scores(session), scores)
+    for item in allowed:
+        if item.row["id"] in inserted:
+            results[item.index] = RatingResult(
+                index=item.index,
+                response_id=str(item.rating.response_id),
+                status="accepted",
+                received_at=now,
+            )
+
+    # Not inserted: a copy of a response we have, the same id with other content, or a
+    # respondent who already rated the department. Resends are recognised even after the
+    # cycle closed, so an app can always clear its queue.
+    unresolved = [i for i in allowed if i.row["id"] not in inserted] + [c[0] for c in closed]
+    if not unresolved:
+        return
+    existing = {
+        row.id: row
+        for row in await conn.execute(
+            select(Rating.id, Rating.content_hash, Rating.received_at).where(
+                Rating.id.in_([i.row["id"] for i in unresolved])
+            )
+        )
+    }
+    reasons = {id(c[0]): (c[1], c[2]) for c in closed}
+    for item in unresolved:
+        response_id = item.rating.response_id
+        found = existing.get(item.row["id"])
+        if found is not None:
+            if found.content_hash == item.row["content_hash"]:
+                results[item.index] = RatingResult(
+                    index=item.index,
+                    response_id=str(response_id),
+                    status="duplicate",
+                    received_at=found.received_at,
+                )
+            else:
+                results[item.index] = _conflict(item.index, response_id)
+        elif id(item) in reasons:
+            code, reason = reasons[id(item)]
+            results[item.index] = _rejected(item.index, response_id, code, reason)
+        else:
+            results[item.index] = _rejected(
+                item.index,
+                response_id,
+                "already-rated",
+                "This respondent has already rated this department in this cycle",
+            )
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _insert_ratings(session: AsyncSession) -> Any:
+    key = (session.get_bind().dialect.name, "ratings")
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = (
+            upsert_insert(session, Rating).on_conflict_do_nothing().returning(Rating.__table__.c.id)
+        )
+        _STATEMENTS[key] = statement
+    return statement
+
+
+def _insert_scores(session: AsyncSession) -> Any:
+    key = (session.get_bind().dialect.name, "scores")
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = upsert_insert(session, RatingScore)
+        _STATEMENTS[key] = statement
+    return statement
+
+
+def _rejected(
+    index: int,
+    response_id: Any,
+    code: str,
+    reason: str,
+    *,
+    retry_after: int | None = None,
+) -> RatingResult:
+    return RatingResult(
+        index=index,
+        response_id=None if response_id is None else str(response_id),
+        status="rejected",
+        code=code,
+        reason=reason,
+        retry_after=retry_after,
+    )
+
+
+def _conflict(index: int, response_id: uuid.UUID) -> RatingResult:
+    return RatingResult(
+        index=index,
+        response_id=str(response_id),
+        status="conflict",
+        code="response-id-conflict",
+        reason="A different response was already received with this response_id",
+    )
