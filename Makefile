@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/request_path.py
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/evaluation.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info
