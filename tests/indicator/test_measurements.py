@@ -305,6 +305,36 @@ class TestFormats:
         summary = again.json()
         assert (summary["imported"], summary["updated"], summary["ignored"]) == (0, 0, 3)
 
+    async def test_an_export_keeps_one_year_and_one_review_status(self, stack: Stack) -> None:
+        client = stack.client("indicator")
+        await city(client, "FGW")
+        await post_import(
+            client,
+            rows(
+                ("ECO.2", "FGW", "2025", 70),
+                ("ECO.2", "FGW", "2026", 90),
+                ("ECO.1.1", "FGW", "2026Q2", 5),
+            ),
+        )
+        listed = await client.get("/v1/measurements", params={"period": "2026Q2"}, headers=auth())
+        [quarterly] = listed.json()["items"]
+        verified = await client.post(f"/v1/measurements/{quarterly['id']}/verify", headers=auth())
+        assert verified.status_code == 200, verified.text
+
+        def exported(response: httpx.Response) -> list[tuple[str, str]]:
+            return [(m["indicator"], m["period"]) for m in response.json()["measurements"]]
+
+        this_year = await client.get(
+            "/v1/measurements/export", params={"jurisdiction": HEIHE, "year": 2026}, headers=auth()
+        )
+        assert exported(this_year) == [("ECO.1.1", "2026Q2"), ("ECO.2", "2026")]
+        verified_only = await client.get(
+            "/v1/measurements/export",
+            params={"jurisdiction": HEIHE, "year": 2026, "status": "verified"},
+            headers=auth(),
+        )
+        assert exported(verified_only) == [("ECO.1.1", "2026Q2")]
+
 
 class TestAccess:
     async def test_an_officer_reaches_only_its_own_department(self, stack: Stack) -> None:

@@ -235,6 +235,12 @@ async def export_measurements(
     department_id: uuid.UUID | None = None,
     indicator: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+    year: Annotated[
+        int | None, Query(ge=2000, le=2100, description="Values of periods within this year")
+    ] = None,
+    status: Annotated[
+        schemas.Status | None, Query(description="Only values in this review status")
+    ] = None,
 ) -> Response:
     """The current values in exactly the format the import takes: re-importing an export
     changes nothing."""
@@ -246,6 +252,8 @@ async def export_measurements(
         department_id=department_id,
         indicator=indicator,
         period=period,
+        year=year,
+        status=status,
     )
     extension = "csv" if fmt == "csv" else "json"
     return StreamingResponse(

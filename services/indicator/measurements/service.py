@@ -339,6 +339,8 @@ def export(
     department_id: uuid.UUID | None,
     indicator: str | None,
     period: str | None,
+    year: int | None = None,
+    status: str | None = None,
 ) -> AsyncIterator[str]:
     """The current values as text in `fmt`, streamed. Who may read what is checked now, when
     the export is asked for: once it streams, a refusal could only cut it short."""
@@ -349,6 +351,8 @@ def export(
         department_id=department_filter(principal, department_id),
         indicator=indicator,
         period=period,
+        year=year,
+        status=status,
     )
     return formats.write(records, fmt)
 
@@ -360,9 +364,12 @@ async def export_records(
     department_id: uuid.UUID | None,
     indicator: str | None,
     period: str | None,
+    year: int | None = None,
+    status: str | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """The current values (not deleted), in a stable order, as the import formats take them.
-    `department_id` is the caller's `department_filter`, applied before streaming starts."""
+    `department_id` is the caller's `department_filter`, applied before streaming starts;
+    `year` keeps the periods within it (2026, 2026Q3, 202611), `status` one review status."""
     stmt = (
         select(
             Measurement.indicator_code,
@@ -386,6 +393,10 @@ async def export_records(
         stmt = stmt.where(Measurement.indicator_code == indicator)
     if period is not None:
         stmt = stmt.where(Measurement.period == period)
+    if year is not None:
+        stmt = stmt.where(Measurement.period.startswith(str(year), autoescape=True))
+    if status is not None:
+        stmt = stmt.where(Measurement.status == status)
     async with db.session(read_only=True) as session:
         result = await session.stream(stmt.execution_options(yield_per=2000))
         async for row in result:
