@@ -11,6 +11,10 @@ from services.evaluation.cycles.api import router as cycles_router
 from services.evaluation.groups.api import router as groups_router
 from services.evaluation.models import COMMON
 from services.evaluation.questionnaires.api import router as questionnaires_router
+from services.evaluation.results import service as result_service
+from services.evaluation.results.api import router as results_router
+from services.evaluation.ratings.api import review_router as rating_review_router
+from services.evaluation.ratings.api import router as ratings_router
 from services.evaluation.scorecards.api import router as scorecards_router
 from services.evaluation.settings import Settings
 from services.evaluation.systems.api import router as systems_router
@@ -22,10 +26,14 @@ ROUTERS = (
     groups_router,
     scorecards_router,
     questionnaires_router,
+    ratings_router,
+    rating_review_router,
+    results_router,
 )
 # Event type → handler, for the events siblings deliver to this service's inbox.
 EVENT_HANDLERS = {
     **events.HANDLERS,
+    **result_service.HANDLERS,
 }
 
 DEFINITION = ServiceDefinition(
