@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from tests import factories
 from tests.policy.policy import Entry
 from tests.policy.seed import YEAR, City, Principal, tree
 
@@ -25,6 +26,9 @@ RECORD_OF_PARAM = {
     "measurement_id": "measurement",
     "job_id": "import_job",
     "cycle_id": "cycle",
+    "group_id": "group",
+    "assignment_id": "assignment",
+    "questionnaire_id": "published_questionnaire",
     "publication_id": "published_publication",
     "feedback_id": "feedback",
     "subscription_id": "subscription",
@@ -92,6 +96,16 @@ def _rows(city: City, period: str) -> dict[str, Any]:
 
 def _tree(city: City) -> dict[str, Any]:
     return {"nodes": tree()}
+
+
+def _assignment(city: City) -> dict[str, Any]:
+    """A new evaluator of the open cycle's expert group for department A."""
+    return {
+        "group_id": city.records["open_cycle"]["groups"]["expert"]["id"],
+        "evaluator_subject": f"expert:new-{city.next('created assignment')}",
+        "evaluator_name": "特邀专家",
+        "department_id": city.department_a["id"],
+    }
 
 
 REASON = {"reason": "复核口径"}
@@ -192,16 +206,74 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         params={"measurement_id": "verified_measurement"}, fresh=True, body=lambda c: REASON
     ),
     ("indicator", "POST /v1/measurements/{measurement_id}/flag"): Recipe(body=lambda c: REASON),
-    # evaluation
+    # evaluation: cycles (the draft "cycle" record, or the open one for what needs it open)
     ("evaluation", "POST /v1/cycles"): Recipe(
         body=lambda c: {
             "jurisdiction_code": c.jurisdiction,
             "code": f"C{c.next('created cycle')}",
             "name": "专项考评",
             "period": str(YEAR),
+            "category": "economic",
         }
     ),
     ("evaluation", "PATCH /v1/cycles/{cycle_id}"): Recipe(body=lambda c: {"name": "改名的考评"}),
+    ("evaluation", "POST /v1/cycles/{cycle_id}/open"): Recipe(fresh=True),
+    ("evaluation", "POST /v1/cycles/{cycle_id}/close"): Recipe(
+        params={"cycle_id": "open_cycle"}, fresh=True
+    ),
+    ("evaluation", "GET /v1/cycles/{cycle_id}/departments"): Recipe(
+        params={"cycle_id": "open_cycle"}
+    ),
+    # evaluation: groups of the draft cycle
+    ("evaluation", "POST /v1/cycles/{cycle_id}/groups"): Recipe(
+        body=lambda c: {
+            "kind": "deputy",
+            "code": f"D{c.next('created group')}",
+            "name": "人大代表评价",
+            "weight": 0,
+            "dimensions": [{"code": "service", "name_zh": "服务"}],
+        }
+    ),
+    ("evaluation", "PATCH /v1/groups/{group_id}"): Recipe(body=lambda c: {"name": "改名的组"}),
+    ("evaluation", "DELETE /v1/groups/{group_id}"): Recipe(fresh=True),
+    # evaluation: assignments and scorecards of the open cycle
+    ("evaluation", "GET /v1/cycles/{cycle_id}/assignments"): Recipe(
+        params={"cycle_id": "open_cycle"}
+    ),
+    ("evaluation", "POST /v1/cycles/{cycle_id}/assignments"): Recipe(
+        params={"cycle_id": "open_cycle"}, body=lambda c: _assignment(c)
+    ),
+    ("evaluation", "POST /v1/cycles/{cycle_id}/assignments/batch"): Recipe(
+        params={"cycle_id": "open_cycle"},
+        body=lambda c: {"assignments": [_assignment(c), _assignment(c)]},
+    ),
+    ("evaluation", "DELETE /v1/assignments/{assignment_id}"): Recipe(fresh=True),
+    ("evaluation", "PUT /v1/assignments/{assignment_id}/scorecard"): Recipe(
+        body=lambda c: {"scores": {"efficiency": 85, "integrity": None}, "comment": "较好"}
+    ),
+    ("evaluation", "GET /v1/cycles/{cycle_id}/scorecards"): Recipe(
+        params={"cycle_id": "open_cycle"}
+    ),
+    ("evaluation", "GET /v1/cycles/{cycle_id}/scorecards/progress"): Recipe(
+        params={"cycle_id": "open_cycle"}
+    ),
+    # evaluation: questionnaires
+    ("evaluation", "GET /v1/questionnaires"): Recipe(draft="draft_questionnaire"),
+    ("evaluation", "GET /v1/questionnaires/{questionnaire_id}"): Recipe(
+        draft="draft_questionnaire"
+    ),
+    ("evaluation", "POST /v1/questionnaires"): Recipe(
+        body=lambda c: factories.questionnaire_body(
+            jurisdiction=c.jurisdiction, code=f"Q{c.next('created questionnaire')}"
+        )
+    ),
+    ("evaluation", "PATCH /v1/questionnaires/{questionnaire_id}"): Recipe(
+        params={"questionnaire_id": "draft_questionnaire"}, body=lambda c: {"title_zh": "改名"}
+    ),
+    ("evaluation", "POST /v1/questionnaires/{questionnaire_id}/publish"): Recipe(
+        params={"questionnaire_id": "draft_questionnaire"}, fresh=True
+    ),
+    ("evaluation", "POST /v1/questionnaires/{questionnaire_id}/close"): Recipe(fresh=True),
     # disclosure
     ("disclosure", "GET /v1/publications"): Recipe(draft="draft_publication"),
     ("disclosure", "GET /v1/publications/{publication_id}"): Recipe(draft="draft_publication"),

@@ -7,6 +7,7 @@ can be tried on its own and on another department's data). Writes that use up th
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -198,6 +199,69 @@ async def _subscription(city: City, service: str) -> dict[str, Any]:
     )
 
 
+async def _ready_cycle(city: City) -> dict[str, Any]:
+    """A draft cycle that opens: one objective group of weight 100."""
+    evaluation = city.stack.client("evaluation")
+    cycle = await factories.create_cycle(
+        evaluation, jurisdiction=city.jurisdiction, code=f"R{city.next('ready cycle')}"
+    )
+    await factories.create_group(evaluation, cycle["id"], jurisdiction=city.jurisdiction)
+    return cycle
+
+
+async def _open_cycle(city: City, code: str | None = None) -> dict[str, Any]:
+    """An open cycle of department A and B's category: an objective (50), a citizen (30, on
+    the published questionnaire) and an expert group (20, dimensions efficiency and
+    integrity), which it keeps as its `groups`."""
+    evaluation = city.stack.client("evaluation")
+    j = city.jurisdiction
+    cycle = await factories.create_cycle(
+        evaluation, jurisdiction=j, code=code or f"O{city.next('open cycle')}", category=CATEGORY
+    )
+    groups = {
+        "objective": await factories.create_group(
+            evaluation, cycle["id"], jurisdiction=j, kind="objective", weight=50
+        ),
+        "citizen": await factories.create_group(
+            evaluation,
+            cycle["id"],
+            jurisdiction=j,
+            kind="citizen",
+            weight=30,
+            questionnaire_id=city.records["published_questionnaire"]["id"],
+        ),
+        "expert": await factories.create_group(
+            evaluation, cycle["id"], jurisdiction=j, kind="expert", weight=20
+        ),
+    }
+    return {**await factories.open_cycle(evaluation, cycle["id"], jurisdiction=j), "groups": groups}
+
+
+async def _assignment(city: City, evaluator: str | None = None) -> dict[str, Any]:
+    """Department A for an evaluator of the open cycle's expert group."""
+    open_cycle = city.records["open_cycle"]
+    return await factories.create_assignment(
+        city.stack.client("evaluation"),
+        open_cycle["id"],
+        jurisdiction=city.jurisdiction,
+        group_id=open_cycle["groups"]["expert"]["id"],
+        department_id=city.department_a["id"],
+        evaluator=evaluator or f"expert:fresh-{city.next('assignment')}",
+    )
+
+
+async def _snapshot_received(city: City, system_id: str) -> None:
+    """Wait until the evaluation service has the published system (its event arrived)."""
+    for _ in range(200):
+        response = await city.stack.client("evaluation").get(
+            f"/v1/indicator-systems/{system_id}", headers=city.admin()
+        )
+        if response.status_code == 200:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"evaluation never received indicator system {system_id}")
+
+
 FRESH: dict[str, Callable[[City], Any]] = {
     "department": lambda city: factories.create_department(
         city.stack.client("indicator"),
@@ -221,6 +285,28 @@ FRESH: dict[str, Callable[[City], Any]] = {
     ),
     "api_client": lambda city: factories.create_api_client(
         city.stack.gateway, jurisdiction=city.jurisdiction, role="portal"
+    ),
+    "cycle": _ready_cycle,
+    "open_cycle": _open_cycle,
+    "group": lambda city: factories.create_group(
+        city.stack.client("evaluation"),
+        city.records["cycle"]["id"],
+        jurisdiction=city.jurisdiction,
+        kind="expert",
+        code=f"G{city.next('group')}",
+        weight=0,
+    ),
+    "assignment": _assignment,
+    "draft_questionnaire": lambda city: factories.create_questionnaire(
+        city.stack.client("evaluation"),
+        jurisdiction=city.jurisdiction,
+        code=f"draft-{city.next('draft questionnaire')}",
+    ),
+    "published_questionnaire": lambda city: factories.create_questionnaire(
+        city.stack.client("evaluation"),
+        jurisdiction=city.jurisdiction,
+        code=f"published-{city.next('published questionnaire')}",
+        publish=True,
     ),
 }
 FRESH_PER_SERVICE = {"subscription": _subscription}
@@ -310,9 +396,27 @@ async def seed_city(stack: Stack, jurisdiction: str) -> City:
         "department", jurisdictions=(jurisdiction,), department_id=city.department_a["id"]
     )
     records["import_job"] = await _import_job(city, officer)
-    records["cycle"] = await factories.create_cycle(
-        stack.client("evaluation"), jurisdiction=jurisdiction
+    evaluation = stack.client("evaluation")
+    records["cycle"] = await factories.create_cycle(evaluation, jurisdiction=jurisdiction)
+    records["group"] = await factories.create_group(
+        evaluation, records["cycle"]["id"], jurisdiction=jurisdiction, kind="expert"
     )
+    records["draft_questionnaire"] = await factories.create_questionnaire(
+        evaluation, jurisdiction=jurisdiction, code="draft"
+    )
+    records["published_questionnaire"] = await factories.create_questionnaire(
+        evaluation, jurisdiction=jurisdiction, code="satisfaction", publish=True
+    )
+    await _snapshot_received(city, records["published_system"]["id"])
+    records["open_cycle"] = await _open_cycle(city, code="open")
+    # The evaluator principal's own assignment (subject evaluator:dev), its scorecard filled.
+    records["assignment"] = await _assignment(city, evaluator="evaluator:dev")
+    scored = await evaluation.put(
+        f"/v1/assignments/{records['assignment']['id']}/scorecard",
+        json={"scores": {"efficiency": 80, "integrity": 90}},
+        headers=auth("evaluator", jurisdictions=(jurisdiction,)),
+    )
+    assert scored.status_code == 200, scored.text
     disclosure = stack.client("disclosure")
     records["draft_publication"] = await factories.create_publication(
         disclosure, jurisdiction=jurisdiction
