@@ -260,10 +260,17 @@ def _cycle_plan_feedback(api: Api) -> None:
                 "code": f"{YEAR}-annual",
                 "name": f"{YEAR}年度黑河市政府绩效综合考评",
                 "period": str(YEAR),
+                "category": CATEGORIES[0],
             },
         )
     )
-    _ok(api.patch(f"/evaluation/v1/cycles/{cycle['id']}", json={"status": "open"}), 200)
+    _ok(
+        api.post(
+            f"/evaluation/v1/cycles/{cycle['id']}/groups",
+            json={"kind": "objective", "code": "objective", "name": "目标考核", "weight": 100},
+        )
+    )
+    _ok(api.post(f"/evaluation/v1/cycles/{cycle['id']}/open"), 200)
     plan = _ok(
         api.post(
             "/disclosure/v1/publications",
