@@ -24,6 +24,10 @@ PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("govperf.errors")
 
 
+# The members every problem has; an error's extra members may not reuse their names.
+PROBLEM_MEMBERS = frozenset({"type", "title", "status", "code", "detail", "instance", "request_id"})
+
+
 class AppError(Exception):
     """Base of every expected failure; subclasses fix status, code and title."""
 
@@ -40,6 +44,11 @@ class AppError(Exception):
         **extra: Any,
     ) -> None:
         super().__init__(detail or self.title)
+        reserved = PROBLEM_MEMBERS.intersection(extra)
+        if reserved:
+            # A programming error, caught by the first test that raises it: an extra member
+            # must not overwrite the problem's own.
+            raise TypeError(f"problem members cannot be extras: {', '.join(sorted(reserved))}")
         self.detail = detail or self.title
         if code is not None:
             self.code = code

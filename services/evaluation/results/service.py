@@ -158,7 +158,7 @@ async def score(
             f"A {cycle.status} cycle cannot be scored: close it first"
             if cycle.status in ("draft", "open")
             else f"A {cycle.status} cycle is revised only through upheld appeals",
-            status=cycle.status,
+            cycle_status=cycle.status,
         )
     checked = await quality.assess(
         session, principal, cycle.id, cycle.jurisdiction_code, cycle.rules or {}
