@@ -11,10 +11,10 @@ from services.evaluation.cycles.api import router as cycles_router
 from services.evaluation.groups.api import router as groups_router
 from services.evaluation.models import COMMON
 from services.evaluation.questionnaires.api import router as questionnaires_router
-from services.evaluation.results import service as result_service
-from services.evaluation.results.api import router as results_router
 from services.evaluation.ratings.api import review_router as rating_review_router
 from services.evaluation.ratings.api import router as ratings_router
+from services.evaluation.results import service as result_service
+from services.evaluation.results.api import router as results_router
 from services.evaluation.scorecards.api import router as scorecards_router
 from services.evaluation.settings import Settings
 from services.evaluation.systems.api import router as systems_router
