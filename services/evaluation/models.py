@@ -101,6 +101,9 @@ class Cycle(IdMixin, JurisdictionMixin, TimestampMixin, Base):
     preliminary_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the indicator service last reported a change to a value of the cycle's period
+    # (an import, a verification, a return): results scored before it may be out of date.
+    measurements_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CycleDepartment(Base):

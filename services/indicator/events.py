@@ -57,6 +57,7 @@ async def measurement_reviewed(
         jurisdiction_code=row.jurisdiction_code,
         data={
             "measurement_id": str(row.id),
+            "jurisdiction_code": row.jurisdiction_code,
             "indicator": row.indicator_code,
             "department_id": str(row.department_id),
             "department": department_code,
@@ -81,6 +82,7 @@ async def measurements_imported(
         aggregate=f"measurements:{jurisdiction_code}",
         jurisdiction_code=jurisdiction_code,
         data={
+            "jurisdiction_code": jurisdiction_code,
             "imported": summary.imported,
             "updated": summary.updated,
             "deleted": summary.deleted,

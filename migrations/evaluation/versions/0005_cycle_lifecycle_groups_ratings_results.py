@@ -425,6 +425,13 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("revised_at", services.common.db.UTCDateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column(
+                "measurements_changed_at",
+                services.common.db.UTCDateTime(timezone=True),
+                nullable=True,
+            )
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_cycles_system_id_indicator_systems"),
             "indicator_systems",
@@ -451,6 +458,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("fk_cycles_system_id_indicator_systems"), type_="foreignkey"
         )
+        batch_op.drop_column("measurements_changed_at")
         batch_op.drop_column("revised_at")
         batch_op.drop_column("finalized_at")
         batch_op.drop_column("preliminary_at")

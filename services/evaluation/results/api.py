@@ -77,10 +77,15 @@ async def list_results(
 ) -> schemas.ResultList:
     """Every department's total, rank and grade (a department officer: its own), by rank."""
     cycle, chosen, rows = await result_service.list_results(session, principal, cycle_id, version)
+    computed_at = rows[0].computed_at if rows else None
+    changed = cycle.measurements_changed_at
     return schemas.ResultList(
         cycle_id=cycle.id,
         status=cycle.status,
         version=chosen,
+        computed_at=computed_at,
+        measurements_changed_at=changed,
+        stale=bool(changed and computed_at and changed > computed_at),
         results=[schemas.result_of(r) for r in rows],
     )
 

@@ -133,8 +133,7 @@ def _rules(raw: dict[str, Any]) -> CycleRules:
     bands = raw.get("bands")
     grade_bands = (
         tuple(
-            GradeBand(b["grade"], None if b.get("min") is None else float(b["min"]))
-            for b in bands
+            GradeBand(b["grade"], None if b.get("min") is None else float(b["min"])) for b in bands
         )
         if bands
         else CycleRules().grade_bands

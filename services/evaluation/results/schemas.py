@@ -62,6 +62,13 @@ class ResultList(BaseModel):
     cycle_id: uuid.UUID
     status: str
     version: int
+    computed_at: datetime | None = Field(description="When this version was scored")
+    measurements_changed_at: datetime | None = Field(
+        description="The indicator service's last change to a value of the cycle's period"
+    )
+    stale: bool = Field(
+        description="Values changed after this version was scored: a re-score may differ"
+    )
     results: list[Result] = Field(description="By rank; ties by department id")
 
 

@@ -28,7 +28,7 @@ from services.evaluation.engine.cycle import score_cycle
 from services.evaluation.engine.types import AdjustmentInput, CycleOutcome
 from services.evaluation.models import Adjustment, Cycle, Result, ResultVersion
 from services.evaluation.ratings import quality
-from services.evaluation.results import events
+from services.evaluation.results import events, freshness
 from services.evaluation.results import inputs as cycle_inputs
 
 # Who sees results of which stage: departments see their own from `preliminary` on.
@@ -400,4 +400,4 @@ async def on_appeal_decided(session: AsyncSession, event: ReceivedEvent) -> None
         await apply_appeal_decision(session, event.data, jurisdiction)
 
 
-HANDLERS = {"appeal.decided": on_appeal_decided}
+HANDLERS = {"appeal.decided": on_appeal_decided, **freshness.HANDLERS}

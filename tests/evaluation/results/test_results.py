@@ -323,3 +323,27 @@ class TestAppeals:
 
 def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
     return [node, *(n for child in node.get("children", []) for n in _walk(child))]
+
+
+class TestChangedMeasurements:
+    async def test_a_value_changed_after_scoring_marks_the_results_stale(
+        self, stack: Stack
+    ) -> None:
+        scored = await scored_cycle(stack, appeal_days=7)
+        listed = await _ok(await scored.client.get(f"{scored.url}/results", headers=auth()))
+        assert listed["stale"] is False and listed["measurements_changed_at"] is None
+
+        other_year = {"jurisdiction_code": HEIHE, "period": "2025Q2", "status": "verified"}
+        await _deliver(stack, "measurement.verified", other_year, "msg_m1")
+        listed = await _ok(await scored.client.get(f"{scored.url}/results", headers=auth()))
+        assert listed["stale"] is False
+
+        this_year = {"jurisdiction_code": HEIHE, "periods": ["202605"], "imported": 1}
+        await _deliver(stack, "measurements.imported", this_year, "msg_m2")
+        listed = await _ok(await scored.client.get(f"{scored.url}/results", headers=auth()))
+        assert listed["stale"] is True
+
+        rescored = await _ok(await scored.client.post(f"{scored.url}/score", headers=auth()))
+        assert rescored["result_version"] == 2
+        listed = await _ok(await scored.client.get(f"{scored.url}/results", headers=auth()))
+        assert listed["stale"] is False
