@@ -310,11 +310,7 @@ class TestFormats:
         await city(client, "FGW")
         await post_import(
             client,
-            rows(
-                ("ECO.2", "FGW", "2025", 70),
-                ("ECO.2", "FGW", "2026", 90),
-                ("ECO.1.1", "FGW", "2026Q2", 5),
-            ),
+            rows(("ECO.2", "FGW", "2026", 90), ("ECO.1.1", "FGW", "2026Q2", 5)),
         )
         listed = await client.get("/v1/measurements", params={"period": "2026Q2"}, headers=auth())
         [quarterly] = listed.json()["items"]
@@ -328,6 +324,10 @@ class TestFormats:
             "/v1/measurements/export", params={"jurisdiction": HEIHE, "year": 2026}, headers=auth()
         )
         assert exported(this_year) == [("ECO.1.1", "2026Q2"), ("ECO.2", "2026")]
+        last_year = await client.get(
+            "/v1/measurements/export", params={"jurisdiction": HEIHE, "year": 2025}, headers=auth()
+        )
+        assert exported(last_year) == []
         verified_only = await client.get(
             "/v1/measurements/export",
             params={"jurisdiction": HEIHE, "year": 2026, "status": "verified"},
