@@ -52,9 +52,9 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
@@ -90,14 +90,14 @@ from request_path import (
     verdict,
     wrk_version,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common.auth import Principal, mint_token
 from services.common.db import make_engine
 from services.common.settings import DEVELOPMENT_JWT_SECRET
 from services.evaluation.engine import score_cycle
 from services.evaluation.models import Cycle as CycleRow
-from services.evaluation.ratings import aggregate
 from services.evaluation.ratings import quality as rating_quality
 from services.evaluation.results import inputs as cycle_inputs
 
@@ -845,6 +845,7 @@ RATING_COLUMNS = (
 )
 SCORE_COLUMNS = ("rating_id", "dimension", "cycle_id", "department_id", "mean", "answered", "top")
 SEED_CHUNK = 50_000
+SLOWEST, SQL_SHOWN = 6, 110
 NETWORKS = 20_000
 BURST_DEVICES, BURST_SIZE = 20, 30
 STRATA = tuple(
@@ -960,47 +961,86 @@ async def seed_ratings(stack: Stack, cycle: Cycle, quality: dict[str, float], n:
     )
 
 
-async def split_in_process(stack: Stack, cycle_id: str) -> dict[str, float]:
-    """Seconds of each phase of `/score` run here with the service's own functions against
-    the same databases, in a transaction rolled back (the results code records no timings)."""
+@dataclass
+class Phases:
+    """Seconds per phase, and the seconds of each SQL statement and HTTP request in it."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    statements: list[tuple[float, str, str]] = field(default_factory=list)
+    phase: str = ""
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        self.phase = phase
+        started = time.perf_counter()
+        yield
+        self.seconds[phase] = time.perf_counter() - started
+
+    def watch(self, engine: AsyncEngine) -> None:
+        """Time every statement `engine` runs."""
+
+        def before(conn: Any, *_: Any) -> None:
+            conn.info["bench_started"] = time.perf_counter()
+
+        def after(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            spent = time.perf_counter() - conn.info.pop("bench_started")
+            self.statements.append((spent, self.phase, " ".join(statement.split())))
+
+        event.listen(engine.sync_engine, "before_cursor_execute", before)
+        event.listen(engine.sync_engine, "after_cursor_execute", after)
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An HTTP transport that times each request until its body is read."""
+        phases = self
+
+        class Timed(httpx.AsyncHTTPTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                started = time.perf_counter()
+                response = await super().handle_async_request(request)
+                await response.aread()
+                spent = time.perf_counter() - started
+                phases.statements.append(
+                    (
+                        spent,
+                        phases.phase,
+                        f"HTTP {request.method} {request.url.path}?{request.url.query.decode()}",
+                    )
+                )
+                return response
+
+        return Timed()
+
+
+async def split_in_process(stack: Stack, cycle_id: str) -> Phases:
+    """The phases of `/score` run here with the service's own functions against the same
+    databases, in a transaction rolled back (the results code records no timings)."""
     principal = Principal(subject="bench", role="admin", jurisdictions=(JURISDICTION,))
     authorization = f"Bearer {token()}"
     engine = make_engine(stack.evaluation_db)
-    seconds: dict[str, float] = {}
+    phases = Phases()
+    phases.watch(engine)
     try:
-        async with httpx.AsyncClient(trust_env=False) as http, AsyncSession(engine) as session:
+        http = httpx.AsyncClient(transport=phases.transport(), trust_env=False)
+        async with http, AsyncSession(engine) as session:
             cycle = await session.get(CycleRow, uuid.UUID(cycle_id))
             assert cycle is not None
-            started = time.perf_counter()
-            await rating_quality.assess(
-                session, principal, cycle.id, JURISDICTION, cycle.rules or {}
-            )
-            seconds["quality checks"] = time.perf_counter() - started
-            started = time.perf_counter()
-            cycle_input, _ = await cycle_inputs.load(
-                session,
-                cycle,
-                http=http,
-                indicator_url=stack.indicator,
-                authorization=authorization,
-            )
-            seconds["loading"] = time.perf_counter() - started
-            started = time.perf_counter()
-            score_cycle(cycle_input)
-            seconds["computing"] = time.perf_counter() - started
-            # Two parts of loading again on their own, to see which one weighs.
-            started = time.perf_counter()
-            await aggregate.dimension_sums(session, cycle.id)
-            seconds["  of which rating sums"] = time.perf_counter() - started
-            started = time.perf_counter()
-            await cycle_inputs.verified_measurements(
-                http, stack.indicator, authorization, JURISDICTION, PERIOD
-            )
-            seconds["  of which verified values (HTTP)"] = time.perf_counter() - started
+            with phases.timed("quality checks"):
+                rules = cycle.rules or {}
+                await rating_quality.assess(session, principal, cycle.id, JURISDICTION, rules)
+            with phases.timed("loading"):
+                cycle_input, _ = await cycle_inputs.load(
+                    session,
+                    cycle,
+                    http=http,
+                    indicator_url=stack.indicator,
+                    authorization=authorization,
+                )
+            with phases.timed("computing"):
+                score_cycle(cycle_input)
             await session.rollback()
     finally:
         await engine.dispose()
-    return seconds
+    return phases
 
 
 async def run_scoring(args: argparse.Namespace, problems: list[str]) -> dict[str, Any]:
@@ -1062,23 +1102,33 @@ async def run_scoring(args: argparse.Namespace, problems: list[str]) -> dict[str
         if len(results) != DEPARTMENTS:
             problems.append(f"scoring: {len(results)} results for {DEPARTMENTS} departments")
         try:
-            split = await split_in_process(stack, cycle.id)
+            phases = await split_in_process(stack, cycle.id)
         except Exception as exc:
-            split = {}
+            phases = Phases()
             problems.append(f"scoring: timing the phases failed: {type(exc).__name__}: {exc}")
             print(f"  !! {problems[-1]}")
+    split = phases.seconds
     if split:
         print(
             "  where the time goes (the results code records no timings: the service's own"
             " functions, run in this process against the same databases, rolled back):"
         )
         for phase, value in split.items():
-            print(f"    {phase:<36}{value:>6.2f} s")
-        rest = timings["score"] - split["quality checks"] - split["loading"] - split["computing"]
+            waits = [(w, t.startswith("HTTP ")) for w, ph, t in phases.statements if ph == phase]
+            http = sum(w for w, is_http in waits if is_http)
+            sql = sum(w for w, is_http in waits if not is_http)
+            print(
+                f"    {phase:<36}{value:>6.2f} s  (SQL {sql:.2f} s, HTTP {http:.2f} s,"
+                f" Python {max(0.0, value - sql - http):.2f} s)"
+            )
+        rest = timings["score"] - sum(split.values())
         print(
             f"    {'the rest of /score (storing, HTTP)':<36}{max(0.0, rest):>6.2f} s"
             " (end to end less the three phases)"
         )
+        print("  the slowest statements and requests of those phases:")
+        for spent, phase, statement in sorted(phases.statements, reverse=True)[:SLOWEST]:
+            print(f"    {spent:>6.2f} s  {phase:<16}{statement[:SQL_SHOWN]}")
     total = timings["score"]
     return {
         "section": "scoring",
@@ -1093,6 +1143,10 @@ async def run_scoring(args: argparse.Namespace, problems: list[str]) -> dict[str
         "meets_target": total < SCORING_TARGET_S,
         "meets_stretch": total < SCORING_STRETCH_S,
         "phases_s": split,
+        "slowest_statements": [
+            {"seconds": spent, "phase": phase, "sql": statement[:SQL_SHOWN]}
+            for spent, phase, statement in sorted(phases.statements, reverse=True)[:SLOWEST]
+        ],
         "cpu_s": meters["score"].spent,
         "excluded_ratings": summary["excluded"],
     }
