@@ -14,26 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.evaluation.engine.statistics import (
+    StratumSums,
+    combine_strata,
+    poststratification_weights,
+)
+from services.evaluation.engine.types import RatingStats
 from services.evaluation.models import Rating, RatingFlag, RatingScore
-
-
-@dataclass(frozen=True, slots=True)
-class DimensionSums:
-    """One department × dimension: x is a respondent's mean over the dimension's answered
-    items (questionnaire scale), w its post-stratification weight (1 without shares)."""
-
-    department_id: str
-    dimension: str
-    n: int
-    sum_w: float
-    sum_wx: float
-    sum_wx2: float
-    sum_w2: float
-    top: int
-    answered: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,96 +42,61 @@ def _not_set_aside() -> Any:
     )
 
 
-async def dimension_sums(
+async def rating_stats(
     session: AsyncSession,
     cycle_id: uuid.UUID,
     population_shares: Mapping[str, float] | None = None,
-) -> list[DimensionSums]:
-    """The counted responses' sums; weighted to `population_shares` (stratum → share) when
-    given: a respondent of stratum s weighs share(s) / (n(s) / n) within their department,
-    shares renormalised over the strata the department's sample has; strata without a share
-    weigh 0."""
-    conn = await session.connection()
-    if not population_shares:
-        rows = await conn.execute(
-            select(
-                RatingScore.department_id,
-                RatingScore.dimension,
-                func.count(),
-                func.sum(RatingScore.mean),
-                func.sum(RatingScore.mean * RatingScore.mean),
-                func.sum(RatingScore.top),
-                func.sum(RatingScore.answered),
-            )
-            .where(RatingScore.cycle_id == cycle_id, _not_set_aside())
-            .group_by(RatingScore.department_id, RatingScore.dimension)
-            .order_by(RatingScore.department_id, RatingScore.dimension)
-        )
-        return [
-            DimensionSums(
-                department_id=str(department),
-                dimension=dimension,
-                n=int(n),
-                sum_w=float(n),
-                sum_wx=float(sx),
-                sum_wx2=float(sxx),
-                sum_w2=float(n),
-                top=int(top),
-                answered=int(answered),
-            )
-            for department, dimension, n, sx, sxx, top, answered in rows
-        ]
+) -> list[RatingStats]:
+    """The counted responses' sums per department × dimension, as the engine takes them.
 
-    rows = await conn.execute(
+    With `population_shares` (stratum → share) the database sums per stratum too and each
+    department's respondents are weighted to the shares (`poststratification_weights`); a
+    respondent of a stratum without a share weighs 0."""
+    conn = await session.connection()
+    set_aside = {e.department_id: e for e in await exclusions(session, cycle_id)}
+    stratum = Rating.stratum if population_shares else literal(None)
+    stmt = (
         select(
             RatingScore.department_id,
             RatingScore.dimension,
-            Rating.stratum,
+            stratum.label("stratum"),
             func.count(),
             func.sum(RatingScore.mean),
             func.sum(RatingScore.mean * RatingScore.mean),
             func.sum(RatingScore.top),
             func.sum(RatingScore.answered),
         )
-        .join(Rating, Rating.id == RatingScore.rating_id)
         .where(RatingScore.cycle_id == cycle_id, _not_set_aside())
-        .group_by(RatingScore.department_id, RatingScore.dimension, Rating.stratum)
+        .group_by(RatingScore.department_id, RatingScore.dimension)
     )
-    cells: dict[tuple[str, str], list[tuple[str | None, int, float, float, int, int]]] = (
-        defaultdict(list)
-    )
-    for department, dimension, stratum, n, sx, sxx, top, answered in rows:
+    if population_shares:
+        stmt = stmt.join(Rating, Rating.id == RatingScore.rating_id).group_by(Rating.stratum)
+    cells: dict[tuple[str, str], list[StratumSums]] = defaultdict(list)
+    for department, dimension, cell, n, sx, sxx, top, answered in await conn.execute(stmt):
         cells[(str(department), dimension)].append(
-            (stratum, int(n), float(sx), float(sxx), int(top), int(answered))
+            StratumSums(cell, int(n), float(sx), float(sxx), int(top), int(answered))
         )
-    result = []
+    stats = []
     for (department, dimension), strata in sorted(cells.items()):
-        n_total = sum(c[1] for c in strata)
-        present = {c[0]: c[1] for c in strata if c[0] in population_shares}
-        share_sum = sum(population_shares[s] for s in present if s is not None)
-        sum_w = sum_wx = sum_wx2 = sum_w2 = 0.0
-        for stratum, n, sx, sxx, _top, _answered in strata:
-            if stratum not in present or share_sum <= 0:
-                continue
-            weight = (population_shares[stratum] / share_sum) / (n / n_total)
-            sum_w += weight * n
-            sum_wx += weight * sx
-            sum_wx2 += weight * sxx
-            sum_w2 += weight * weight * n
-        result.append(
-            DimensionSums(
-                department_id=department,
-                dimension=dimension,
-                n=n_total,
-                sum_w=sum_w,
-                sum_wx=sum_wx,
-                sum_wx2=sum_wx2,
-                sum_w2=sum_w2,
-                top=sum(c[4] for c in strata),
-                answered=sum(c[5] for c in strata),
+        if population_shares:
+            counts = {c.stratum: c.n for c in strata if c.stratum is not None}
+            weights: dict[str | None, float] = dict(
+                poststratification_weights(counts, population_shares)
+            )
+        else:
+            weights = {None: 1.0}
+        aside = set_aside.get(department)
+        stats.append(
+            combine_strata(
+                department,
+                dimension,
+                strata,
+                weights,
+                excluded=aside.excluded if aside else 0,
+                held=aside.held if aside else 0,
             )
         )
-    return result
+    return stats
 
 
 async def exclusions(session: AsyncSession, cycle_id: uuid.UUID) -> list[Exclusions]:

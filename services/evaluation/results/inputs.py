@@ -30,7 +30,6 @@ from services.evaluation.engine.types import (
     DimensionInput,
     GradeBand,
     GroupInput,
-    RatingStats,
     ScorecardStats,
 )
 from services.evaluation.models import (
@@ -269,24 +268,8 @@ async def load(
     )
 
     rules_raw = cycle.rules or {}
-    set_aside = {e.department_id: e for e in await aggregate.exclusions(session, cycle.id)}
     ratings = tuple(
-        RatingStats(
-            department_id=s.department_id,
-            dimension_code=s.dimension,
-            n=s.n,
-            sum_w=s.sum_w,
-            sum_wx=s.sum_wx,
-            sum_wx2=s.sum_wx2,
-            sum_w2=s.sum_w2,
-            top=s.top,
-            answered=s.answered,
-            excluded=set_aside[s.department_id].excluded if s.department_id in set_aside else 0,
-            held=set_aside[s.department_id].held if s.department_id in set_aside else 0,
-        )
-        for s in await aggregate.dimension_sums(
-            session, cycle.id, rules_raw.get("population_shares")
-        )
+        await aggregate.rating_stats(session, cycle.id, rules_raw.get("population_shares"))
     )
 
     adjustments = tuple(

@@ -39,7 +39,13 @@ async def _ok(response: Any, status: int = 200) -> Any:
 
 
 async def scored_cycle(
-    stack: Stack, *, appeal_days: int = 0, score: bool = True, rules: dict[str, Any] | None = None
+    stack: Stack,
+    *,
+    appeal_days: int = 0,
+    score: bool = True,
+    rules: dict[str, Any] | None = None,
+    answers_of_a: tuple[int, ...] = (5, 5, 5, 5),
+    strata_of_a: tuple[str | None, ...] = (None, None, None, None),
 ) -> Scored:
     """Two departments (A reports 100 of a target of 100, B 60), objective 60 % and
     citizens 40 % (A rated 5 of 5 by four citizens, B 3 of 5), closed and scored."""
@@ -100,9 +106,13 @@ async def scored_cycle(
             "questionnaire_id": questionnaire["id"],
             "respondent": {"kind": "device", "token": f"device-token-{n}"},
             "answers": {"Q1": answer, "Q2": answer, "Q4": answer},
+            "stratum": stratum,
         }
         for n in range(4)
-        for department, answer in zip(departments, (5, 3), strict=True)
+        for department, answer, stratum in (
+            (departments[0], answers_of_a[n], strata_of_a[n]),
+            (departments[1], 3, None),
+        )
     ]
     batch = await _ok(
         await evaluation.post("/v1/ratings/batch", json={"ratings": ratings}, headers=app_headers())
@@ -347,3 +357,23 @@ class TestChangedMeasurements:
         assert rescored["result_version"] == 2
         listed = await _ok(await scored.client.get(f"{scored.url}/results", headers=auth()))
         assert listed["stale"] is False
+
+
+class TestPostStratification:
+    async def test_population_shares_weight_the_citizen_index(self, stack: Stack) -> None:
+        # A's sample: three young respondents answering 5, one old answering 1. Unweighted the
+        # mean is 4 (index 75); weighted to a population half young, half old it is 3 (50).
+        strata = ("age=young", "age=young", "age=young", "age=old")
+        weighted = await scored_cycle(
+            stack,
+            answers_of_a=(5, 5, 5, 1),
+            strata_of_a=strata,
+            rules={"population_shares": {"age=young": 0.5, "age=old": 0.5}},
+        )
+        result = await _ok(
+            await weighted.client.get(
+                f"{weighted.url}/results/{weighted.departments[0]}", headers=auth()
+            )
+        )
+        citizens = next(g for g in result["group_scores"] if g["code"] == "citizens")
+        assert citizens["score"] == 50.0 and citizens["n"] == 4
