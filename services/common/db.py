@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, bindparam, event, insert, select
+from sqlalchemy import JSON, DateTime, Float, MetaData, Numeric, bindparam, event, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -206,10 +206,13 @@ class _RowById:
         compiled = self.statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.keys = [column.key for column in table.c]
+        # Numbers need none: the driver hands out floats (and Decimals) itself, and the
+        # numeric processors want the column's type OID, which a raw fetch does not pass.
         self.processors = [
             (column.key, processor)
             for column in table.c
-            if (processor := column.type._cached_result_processor(dialect, None)) is not None
+            if not isinstance(column.type, Numeric | Float)
+            and (processor := column.type._cached_result_processor(dialect, None)) is not None
         ]
 
 

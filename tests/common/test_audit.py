@@ -52,7 +52,10 @@ class TestAuditTrail:
         client = stack.client("evaluation")
         cycle = await factories.create_cycle(client, code="A")
         await factories.create_cycle(client, code="B")
-        await client.patch(f"/v1/cycles/{cycle['id']}", json={"status": "open"}, headers=auth())
+        renamed = await client.patch(
+            f"/v1/cycles/{cycle['id']}", json={"name": "2026 年度考评（修订）"}, headers=auth()
+        )
+        assert renamed.status_code == 200, renamed.text
         updated = await client.get("/v1/audit", params={"action": "cycle.updated"}, headers=auth())
         assert [e["resource_id"] for e in updated.json()["items"]] == [cycle["id"]]
 
