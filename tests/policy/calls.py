@@ -17,7 +17,7 @@ import httpx
 
 from tests import factories
 from tests.policy.policy import Entry
-from tests.policy.seed import YEAR, City, Principal, tree
+from tests.policy.seed import YEAR, City, Principal, rating_body, tree
 
 # Path parameter → the record of the city that fills it.
 RECORD_OF_PARAM = {
@@ -28,6 +28,7 @@ RECORD_OF_PARAM = {
     "cycle_id": "cycle",
     "group_id": "group",
     "assignment_id": "assignment",
+    "rating_id": "rating",
     "questionnaire_id": "published_questionnaire",
     "publication_id": "published_publication",
     "feedback_id": "feedback",
@@ -79,6 +80,8 @@ class Recipe:
     via: tuple[tuple[str, str], ...] = ()  # gateway passthrough: upstream routes to try
     # More records to try isolation with, where the component has them (per-service keys).
     also: tuple[str, ...] = ()
+    # A 2xx body that still turns the caller away (a batch whose every item was rejected).
+    refused: Callable[[Any], bool] | None = None
 
 
 def _rows(city: City, period: str) -> dict[str, Any]:
@@ -255,6 +258,31 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         params={"cycle_id": "open_cycle"}
     ),
     ("evaluation", "GET /v1/cycles/{cycle_id}/scorecards/progress"): Recipe(
+        params={"cycle_id": "open_cycle"}
+    ),
+    # evaluation: citizen ratings of the open cycle and their review
+    ("evaluation", "POST /v1/ratings"): Recipe(body=rating_body),
+    ("evaluation", "POST /v1/ratings/batch"): Recipe(
+        body=lambda c: {"ratings": [rating_body(c), rating_body(c)]},
+        # Each item is answered on its own: another city's cycle is not found, item by item.
+        refused=lambda body: (
+            body["accepted"] == 0 and all(r.get("code") == "unknown-cycle" for r in body["results"])
+        ),
+    ),
+    ("evaluation", "GET /v1/cycles/{cycle_id}/ratings"): Recipe(params={"cycle_id": "open_cycle"}),
+    ("evaluation", "GET /v1/cycles/{cycle_id}/ratings/summary"): Recipe(
+        params={"cycle_id": "open_cycle"}
+    ),
+    ("evaluation", "POST /v1/cycles/{cycle_id}/ratings/check"): Recipe(
+        params={"cycle_id": "open_cycle"}
+    ),
+    ("evaluation", "POST /v1/cycles/{cycle_id}/ratings/{rating_id}/decision"): Recipe(
+        params={"cycle_id": "open_cycle"},
+        body=lambda c: {"decision": "excluded", "reason": "重复提交"},
+    ),
+    # evaluation: results (the open cycle has none yet: 409 for the office, 404 for others)
+    ("evaluation", "POST /v1/cycles/{cycle_id}/score"): Recipe(params={"cycle_id": "open_cycle"}),
+    ("evaluation", "POST /v1/cycles/{cycle_id}/finalize"): Recipe(
         params={"cycle_id": "open_cycle"}
     ),
     # evaluation: questionnaires

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -250,6 +251,31 @@ async def _assignment(city: City, evaluator: str | None = None) -> dict[str, Any
     )
 
 
+def rating_body(city: City) -> dict[str, Any]:
+    """A new citizen response about department A in the open cycle, from a new device."""
+    open_cycle = city.records["open_cycle"]
+    return {
+        "response_id": str(uuid.uuid4()),
+        "cycle_id": open_cycle["id"],
+        "department_id": city.department_a["id"],
+        "questionnaire_id": open_cycle["groups"]["citizen"]["questionnaire_id"],
+        "respondent": {"kind": "device", "token": f"device-{uuid.uuid4()}"},
+        "answers": {"Q1": 4, "Q2": 5, "Q3": 3, "Q4": None},
+    }
+
+
+async def _rating(city: City) -> dict[str, Any]:
+    """A response the citizen app sent to the open cycle (its `id` is the response_id)."""
+    body = rating_body(city)
+    response = await city.stack.client("evaluation").post(
+        "/v1/ratings",
+        json=body,
+        headers=auth("citizen_app", jurisdictions=(city.jurisdiction,)),
+    )
+    assert response.status_code == 201, response.text
+    return {"id": body["response_id"], **response.json()}
+
+
 async def _snapshot_received(city: City, system_id: str) -> None:
     """Wait until the evaluation service has the published system (its event arrived)."""
     for _ in range(200):
@@ -411,6 +437,7 @@ async def seed_city(stack: Stack, jurisdiction: str) -> City:
     records["open_cycle"] = await _open_cycle(city, code="open")
     # The evaluator principal's own assignment (subject evaluator:dev), its scorecard filled.
     records["assignment"] = await _assignment(city, evaluator="evaluator:dev")
+    records["rating"] = await _rating(city)
     scored = await evaluation.put(
         f"/v1/assignments/{records['assignment']['id']}/scorecard",
         json={"scores": {"efficiency": 80, "integrity": 90}},

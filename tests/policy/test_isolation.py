@@ -108,14 +108,16 @@ async def _check_record(
         expected = 404
     else:
         expected = EXPECTED_STATUS[entry.isolation]
+    refused = calls.recipe(entry.component, entry.route).refused
     for principal in intruder.principals():
         answer = await calls.send(client, call, principal.headers)
+        turned_away = answer.status >= 300 or (refused is not None and refused(answer.body))
         if principal.kind == "admin" and answer.status != expected:
             lines.append(
                 f"{entry.label}: {intruder.jurisdiction}'s admin on {owner.jurisdiction}'s "
                 f"{what}: expected {expected}, got {answer}"
             )
-        elif answer.status < 300 or answer.status >= 500:
+        elif not turned_away or answer.status >= 500:
             lines.append(
                 f"{entry.label}: {intruder.jurisdiction}'s {principal.name} on "
                 f"{owner.jurisdiction}'s {what}: expected a refusal, got {answer}"
