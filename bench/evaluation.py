@@ -28,7 +28,8 @@ dimensions, and evaluator groups objective 50 / expert 20 / citizen 30.
    the split between loading and computing is measured by running the service's own
    functions in this process against the same databases, in a transaction rolled back:
    the quality checks, `results.inputs.load` (the database's sums and the indicator's
-   export of verified values) and the engine's `score_cycle`.
+   export of verified values) and the engine's `score_cycle`, each with its seconds in SQL,
+   in HTTP and in Python, and the slowest statements and requests.
 
 CPU seconds of each measured phase are shown per process (the server under load,
 PostgreSQL) and for the rest of the machine ("other": the load generator, other work on
