@@ -66,26 +66,116 @@ class TestHealth:
         }
 
 
+DEPARTMENTS = """
+query ($first: Int! = 50, $after: String) {
+  departments(jurisdiction: "231100", first: $first, after: $after) {
+    __typename
+    ... on DepartmentConnection { nodes { code nameZh } pageInfo { hasNextPage endCursor } }
+    ... on Problem { code message }
+    ... on ValidationFailed { fields { path message } }
+  }
+}
+"""
+
+
+async def graphql_vars(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], **headers: str
+) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 class TestQueries:
     async def test_departments_with_the_callers_token(self, stack: Stack) -> None:
         await factories.create_department(stack.client("indicator"), code="HH-EDU")
-        query = '{ departments(jurisdiction: "231100") { items { code nameZh } nextCursor } }'
-        result = await graphql(stack.gateway, query, **auth())
+        result = await graphql(stack.gateway, DEPARTMENTS, **auth())
         assert result["data"]["departments"] == {
-            "items": [{"code": "HH-EDU", "nameZh": "HH-EDU 局"}],
-            "nextCursor": None,
+            "__typename": "DepartmentConnection",
+            "nodes": [{"code": "HH-EDU", "nameZh": "HH-EDU 局"}],
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
         }
 
-    async def test_an_upstream_refusal_is_a_readable_error(self, stack: Stack) -> None:
-        result = await graphql(stack.gateway, "{ departments { items { code } } }")
-        assert result["data"] is None
-        assert "Authentication required" in result["errors"][0]["message"]
+    async def test_pages_follow_the_end_cursor(self, stack: Stack) -> None:
+        for code in ("A", "B", "C"):
+            await factories.create_department(stack.client("indicator"), code=code)
+        seen, after = [], None
+        for _ in range(3):
+            page = (
+                await graphql_vars(
+                    stack.gateway, DEPARTMENTS, {"first": 2, "after": after}, **auth()
+                )
+            )["data"]["departments"]
+            seen += [d["code"] for d in page["nodes"]]
+            after = page["pageInfo"]["endCursor"]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+        assert sorted(seen) == ["A", "B", "C"] and after is None
+
+    async def test_an_upstream_refusal_is_a_typed_problem(self, stack: Stack) -> None:
+        result = await graphql(stack.gateway, DEPARTMENTS)
+        assert "errors" not in result
+        assert result["data"]["departments"] == {
+            "__typename": "Forbidden",
+            "code": "unauthorized",
+            "message": "Authentication required",
+        }
+
+    @pytest.mark.parametrize("first", [0, -1, 201])
+    async def test_a_page_size_out_of_bounds_is_refused_before_any_call(
+        self, stack: Stack, first: int
+    ) -> None:
+        result = await graphql_vars(stack.gateway, DEPARTMENTS, {"first": first}, **auth())
+        problem = result["data"]["departments"]
+        assert problem["__typename"] == "ValidationFailed"
+        assert problem["fields"] == [
+            {"path": ["first"], "message": "first must be between 1 and 200"}
+        ]
+        assert "indicator" not in problem["message"] and "limit" not in problem["message"]
+
+    async def test_a_cursor_the_api_did_not_issue_is_the_after_arguments_fault(
+        self, stack: Stack
+    ) -> None:
+        result = await graphql_vars(stack.gateway, DEPARTMENTS, {"after": "not-a-cursor"}, **auth())
+        problem = result["data"]["departments"]
+        assert problem["__typename"] == "ValidationFailed"
+        assert [f["path"] for f in problem["fields"]] == [["after"]]
 
     async def test_published_items_need_no_token(self, stack: Stack) -> None:
         await factories.create_publication(stack.client("disclosure"), title="方案", publish=True)
         await factories.create_publication(stack.client("disclosure"), title="草稿")
-        result = await graphql(stack.gateway, "{ publications { items { title status } } }")
-        assert result["data"]["publications"]["items"] == [{"title": "方案", "status": "published"}]
+        query = (
+            "{ publications { ... on PublicationConnection "
+            "{ nodes { title status publishedAt } } } }"
+        )
+        result = await graphql(stack.gateway, query)
+        [published] = result["data"]["publications"]["nodes"]
+        assert (published["title"], published["status"]) == ("方案", "published")
+        assert published["publishedAt"]
+
+    async def test_a_service_that_is_down_is_unavailable_and_the_rest_is_answered(
+        self, stack: Stack
+    ) -> None:
+        await factories.create_publication(stack.client("disclosure"), title="方案", publish=True)
+        stack.router.unmount(base_url("indicator"))
+        query = (
+            '{ departments(jurisdiction: "231100") { __typename '
+            "... on Unavailable { service code message } } "
+            "publications { ... on PublicationConnection { nodes { title } } } }"
+        )
+        result = await graphql(stack.gateway, query, **auth())
+        assert "errors" not in result
+        assert result["data"] == {
+            "departments": {
+                "__typename": "Unavailable",
+                "service": "indicator",
+                "code": "service-unreachable",
+                "message": "indicator did not answer",
+            },
+            "publications": {"nodes": [{"title": "方案"}]},
+        }
 
 
 class TestLimits:
@@ -126,7 +216,13 @@ class TestPassthrough:
         created = await stack.gateway.post(
             "/api/evaluation/v1/cycles",
             headers=auth(),
-            json={"jurisdiction_code": "231100", "code": "c", "name": "n", "period": "2026"},
+            json={
+                "jurisdiction_code": "231100",
+                "code": "c",
+                "name": "n",
+                "period": "2026",
+                "category": "economic",
+            },
         )
         assert created.status_code == 201
         fetched = await stack.client("evaluation").get(

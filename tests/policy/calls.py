@@ -47,7 +47,7 @@ def _graphql_departments(body: Any) -> list[dict[str, Any]]:
     data = (body or {}).get("data") or {}
     return [
         {**d, "jurisdiction_code": d["jurisdictionCode"]}
-        for d in (data.get("departments") or {}).get("items", [])
+        for d in (data.get("departments") or {}).get("nodes", [])
     ]
 
 
@@ -351,7 +351,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("gateway", "POST /graphql"): Recipe(
         body=lambda c: {
             "query": f'{{ departments(jurisdiction: "{c.jurisdiction}") '
-            "{ items { id jurisdictionCode } } }"
+            "{ ... on DepartmentConnection { nodes { id jurisdictionCode } } } }"
         },
         items=_graphql_departments,
     ),

@@ -1,0 +1,1 @@
+"""The gateway's GraphQL schema, one module per service (see `schema`)."""
