@@ -104,6 +104,8 @@ class Cycle(IdMixin, JurisdictionMixin, TimestampMixin, Base):
     # When the indicator service last reported a change to a value of the cycle's period
     # (an import, a verification, a return): results scored before it may be out of date.
     measurements_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the rating quality checks last ran (closing runs them: no rating arrives after).
+    ratings_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CycleDepartment(Base):

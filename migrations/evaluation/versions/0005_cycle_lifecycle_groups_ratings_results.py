@@ -432,6 +432,11 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
+        batch_op.add_column(
+            sa.Column(
+                "ratings_checked_at", services.common.db.UTCDateTime(timezone=True), nullable=True
+            )
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_cycles_system_id_indicator_systems"),
             "indicator_systems",
@@ -458,6 +463,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("fk_cycles_system_id_indicator_systems"), type_="foreignkey"
         )
+        batch_op.drop_column("ratings_checked_at")
         batch_op.drop_column("measurements_changed_at")
         batch_op.drop_column("revised_at")
         batch_op.drop_column("finalized_at")

@@ -29,6 +29,7 @@ from services.evaluation.models import (
     EvaluatorGroup,
     Questionnaire,
 )
+from services.evaluation.ratings import quality
 from services.evaluation.systems import service as system_service
 from services.evaluation.systems.indicator import IndicatorClient
 
@@ -407,5 +408,8 @@ async def close_cycle(session: AsyncSession, principal: Principal, cycle_id: uui
     """open → scoring: no more ratings or scorecards; announces `cycle.closed`."""
     cycle = await writable_cycle(session, principal, cycle_id)
     await transition(session, principal, cycle, "scoring")
+    # No rating arrives after this: the quality checks run once, now, not at every scoring.
+    await quality.assess(session, principal, cycle.id, cycle.jurisdiction_code, cycle.rules or {})
+    await session.refresh(cycle)
     await events.cycle_closed(session, cycle)
     return cycle

@@ -22,12 +22,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.audit import record_audit
 from services.common.auth import Principal
-from services.evaluation.models import Rating, RatingFlag
+from services.common.db import utcnow
+from services.evaluation.models import Cycle, Rating, RatingFlag
 
 CHECKER = "quality-check"
 DEFAULTS: dict[str, Any] = {
@@ -175,6 +176,9 @@ async def assess(
         )
     if rows:
         await conn.execute(insert(RatingFlag), rows)
+    await conn.execute(
+        update(Cycle).where(Cycle.id == cycle_id).values(ratings_checked_at=utcnow())
+    )
     summary = {
         "policy": policy,
         "criteria_needed": needed,
@@ -196,3 +200,24 @@ async def assess(
         after=summary,
     )
     return summary
+
+
+async def standing(session: AsyncSession, cycle_id: uuid.UUID) -> dict[str, Any]:
+    """What the last checks (and people) decided, counted: flagged, excluded, held."""
+    conn = await session.connection()
+    flagged, excluded, held, by_people = (
+        await conn.execute(
+            select(
+                func.count(),
+                func.count().filter(RatingFlag.decision == "excluded"),
+                func.count().filter(RatingFlag.decision == "held"),
+                func.count().filter(RatingFlag.decided_by != CHECKER),
+            ).where(RatingFlag.cycle_id == cycle_id)
+        )
+    ).one()
+    return {
+        "flagged": int(flagged),
+        "excluded": int(excluded),
+        "held": int(held),
+        "decided_by_people": int(by_people),
+    }

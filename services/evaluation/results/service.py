@@ -160,9 +160,15 @@ async def score(
             else f"A {cycle.status} cycle is revised only through upheld appeals",
             cycle_status=cycle.status,
         )
-    checked = await quality.assess(
-        session, principal, cycle.id, cycle.jurisdiction_code, cycle.rules or {}
-    )
+    if cycle.ratings_checked_at is None or (
+        cycle.closed_at is not None and cycle.ratings_checked_at < cycle.closed_at
+    ):
+        checked = await quality.assess(
+            session, principal, cycle.id, cycle.jurisdiction_code, cycle.rules or {}
+        )
+        await session.refresh(cycle)
+    else:  # checked when the cycle closed; no rating has arrived since
+        checked = await quality.standing(session, cycle.id)
     cycle_input, context = await cycle_inputs.load(
         session, cycle, http=http, indicator_url=indicator_url, authorization=authorization
     )

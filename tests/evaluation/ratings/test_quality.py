@@ -140,3 +140,17 @@ class TestSpeeders:
         assert check["median_duration_seconds"] == 100.0
         assert check["speeder_below_seconds"] == 40.0
         assert check["excluded"] == 1  # the fast straight-liner
+
+
+class TestClosing:
+    async def test_closing_the_cycle_runs_the_checks(self, stack: Stack) -> None:
+        cycle = await open_citizen_cycle(
+            stack, rules={"quality_policy": "exclude", "burst_max_per_device": 2}
+        )
+        await _send(cycle, _from_one_device(cycle, 3, answers=STRAIGHT))
+        closed = await cycle.client.post(f"/v1/cycles/{cycle.cycle_id}/close", headers=auth())
+        assert closed.status_code == 200, closed.text
+        summary = (
+            await cycle.client.get(f"/v1/cycles/{cycle.cycle_id}/ratings/summary", headers=auth())
+        ).json()
+        assert (summary["responses"], summary["excluded"]) == (3, 3)
