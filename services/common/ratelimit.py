@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
@@ -36,15 +36,73 @@ def limit(text: str) -> RateLimitItem:
     return parse(text)
 
 
+class _LocalWindows:
+    """Sliding-window counters of one process: per key the current and the previous fixed
+    window's counts, the previous weighted by how much of it still overlaps the sliding
+    window (the approximation `limits`' sliding-window counter makes, too).
+
+    `limits`' own in-memory storage rescans every key after each hit, so its cost grows with
+    the number of keys: a rating intake sees one key per device. Here a hit is O(1), and
+    expired keys are dropped in one sweep when the map has grown."""
+
+    SWEEP_AT = 100_000
+
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, ...], list[float]] = {}
+        self._sweep_at = self.SWEEP_AT
+
+    def hit(self, item: RateLimitItem, keys: tuple[str, ...], cost: int) -> float | None:
+        span = float(item.get_expiry())
+        now = time.monotonic()
+        index = now // span
+        key = (item.key_for(*keys),)
+        window = self._windows.get(key)
+        if window is None or window[0] < index - 1:
+            window = [index, 0.0, 0.0, span]
+        elif window[0] == index - 1:
+            window = [index, window[2], 0.0, span]
+        into = (now - index * span) / span  # how far into the current window, 0..1
+        previous, current = window[1], window[2]
+        if previous * (1 - into) + current + cost > item.amount:
+            self._windows[key] = window
+            room = item.amount - current - cost
+            if room < 0 or previous <= 0:  # only the next window has room
+                return (index + 1) * span - now
+            # The previous window's share shrinks as time passes: until it fits.
+            return max(0.0, (1 - room / previous) - into) * span
+        window[2] = current + cost
+        self._windows[key] = window
+        if len(self._windows) > self._sweep_at:
+            self._sweep(now)
+        return None
+
+    def _sweep(self, now: float) -> None:
+        # A key whose last count is two windows old counts nothing any more.
+        self._windows = {
+            key: window
+            for key, window in self._windows.items()
+            if window[0] >= now // window[3] - 1
+        }
+        self._sweep_at = max(self.SWEEP_AT, 2 * len(self._windows))
+
+
 class RateLimiter:
+    """In memory (one process) by default; with a storage URL, `limits` over that storage,
+    shared by every replica."""
+
     def __init__(self, storage_url: str | None = None) -> None:
-        storage: Storage = storage_from_string(storage_url) if storage_url else MemoryStorage()
-        self._limiter = SlidingWindowCounterRateLimiter(storage)
+        self._local = None if storage_url else _LocalWindows()
+        if storage_url:
+            storage: Storage = storage_from_string(storage_url)
+            self._limiter = SlidingWindowCounterRateLimiter(storage)
 
     async def hit(self, rule: str, *keys: str, cost: int = 1) -> float | None:
         """Count `cost` against `rule` for `keys`: None when allowed, else the seconds until
         the window has room again (nothing is counted for a refused hit)."""
         item = limit(rule)
+        if self._local is not None:
+            retry_after = self._local.hit(item, keys, cost)
+            return None if retry_after is None else max(1.0, retry_after)
         if await self._limiter.hit(item, *keys, cost=cost):
             return None
         stats = await self._limiter.get_window_stats(item, *keys)

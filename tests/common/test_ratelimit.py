@@ -1,0 +1,81 @@
+"""The kit's rate limits: sliding windows in memory, or in Redis through `limits`."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.common import ratelimit
+from services.common.ratelimit import RateLimiter
+
+
+class Clock:
+    def __init__(self, start: float = 60 * 16_667 + 20.0) -> None:  # 20 s into a minute
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(ratelimit.time, "monotonic", clock)
+    return clock
+
+
+class TestInMemory:
+    async def test_up_to_the_limit_passes_then_it_is_refused_until_the_window_has_room(
+        self, clock: Clock
+    ) -> None:
+        limiter = RateLimiter()
+        assert [await limiter.hit("3/minute", "app") for _ in range(3)] == [None] * 3
+        retry_after = await limiter.hit("3/minute", "app")
+        assert retry_after == pytest.approx(40.0)  # the next minute window starts in 40 s
+        clock.now += 40.0
+        # Now the previous window's three still weigh in fully at its very end...
+        assert await limiter.hit("3/minute", "app") is not None
+        # ...and less and less: after half of the new window, 3 × 0.5 = 1.5 leaves room for one.
+        clock.now += 30.0
+        assert await limiter.hit("3/minute", "app") is None
+
+    async def test_keys_are_counted_apart_and_a_cost_counts_whole(self, clock: Clock) -> None:
+        limiter = RateLimiter()
+        assert await limiter.hit("5/minute", "device", "a", cost=5) is None
+        assert await limiter.hit("5/minute", "device", "a") is not None
+        assert await limiter.hit("5/minute", "device", "b", cost=5) is None
+        assert await limiter.hit("5/minute", "device", "c", cost=6) is not None
+
+    async def test_a_refused_hit_counts_nothing(self, clock: Clock) -> None:
+        limiter = RateLimiter()
+        assert await limiter.hit("2/minute", "app", cost=2) is None
+        assert await limiter.hit("2/minute", "app", cost=2) is not None
+        clock.now += 100.0  # two windows later nothing is left
+        assert await limiter.hit("2/minute", "app", cost=2) is None
+
+    async def test_many_keys_are_swept_once_expired(self, clock: Clock) -> None:
+        limiter = RateLimiter()
+        local = limiter._local
+        assert local is not None
+        local.SWEEP_AT = local._sweep_at = 10
+        for n in range(11):
+            await limiter.hit("1/minute", "device", str(n))
+        clock.now += 200.0  # the first eleven are long expired
+        for n in range(12):
+            await limiter.hit("1/minute", "device", f"late-{n}")
+        # The map grew past twice what the last sweep kept: swept, only the late ones stay.
+        assert len(local._windows) == 12
+
+
+class TestRedis:
+    async def test_counters_are_shared_through_redis(self) -> None:
+        url = "async+redis://127.0.0.1:6379"
+        key = f"test-{uuid.uuid4()}"
+        first, second = RateLimiter(url), RateLimiter(url)
+        try:
+            assert await first.hit("2/minute", key) is None
+        except Exception as exc:  # pragma: no cover - Redis is part of the machine
+            pytest.fail(f"Redis at {url} is not reachable: {exc}")
+        assert await second.hit("2/minute", key) is None
+        assert await first.hit("2/minute", key) is not None
