@@ -9,6 +9,7 @@ or a typed problem.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -216,15 +217,24 @@ def rating_body(rating: RatingInput, path: Sequence[str | int]) -> dict[str, Any
     return body
 
 
+# It travels as a header: visible ASCII only.
+IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,200}")
+
+
 def _idempotency_key(value: str | None) -> str | None:
-    if value is not None and not 1 <= len(value) <= 200:
-        raise InvalidArgument(["idempotencyKey"], "idempotencyKey must be 1 to 200 characters")
+    if value is not None and not IDEMPOTENCY_KEY.fullmatch(value):
+        raise InvalidArgument(
+            ["idempotencyKey"], "idempotencyKey is 1 to 200 visible ASCII characters"
+        )
     return value
 
 
 IdempotencyKey = Annotated[
     str | None,
-    strawberry.argument(description="Sent as Idempotency-Key: a retry replays the answer"),
+    strawberry.argument(
+        description="Sent as Idempotency-Key (1 to 200 visible ASCII characters): a retry "
+        "with the same key and input replays the first answer"
+    ),
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.graphql import disclosure
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from govperf.components import create_app
@@ -209,6 +210,30 @@ class TestLimits:
             400,
             "Unable to parse request body as JSON",
         )
+
+
+class TestUnexpectedErrors:
+    async def test_are_masked_and_name_the_request_to_quote(
+        self, stack: Stack, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def broken(*args: Any) -> Any:
+            raise RuntimeError("secret internals")
+
+        monkeypatch.setattr(disclosure, "connection_of", broken)
+        response = await stack.gateway.post(
+            "/graphql",
+            json={"query": "{ publications { __typename } }"},
+            headers={"x-request-id": "req-quote-me"},
+        )
+        body = response.json()
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert "secret" not in response.text
+        assert error["path"] == ["publications"]
+        assert error["extensions"] == {
+            "code": "INTERNAL_SERVER_ERROR",
+            "request_id": "req-quote-me",
+        }
 
 
 class TestPassthrough:

@@ -357,6 +357,19 @@ class TestRatings:
         assert again["submitRating"]["status"] == "DUPLICATE"
         assert again["submitRating"]["receivedAt"] == first["submitRating"]["receivedAt"]
 
+    async def test_a_retry_with_the_same_idempotency_key_replays_the_first_answer(
+        self, stack: Stack
+    ) -> None:
+        citizen = await open_citizen_cycle(stack)
+        variables = {"input": rating_input(citizen.rating()), "key": "app-queue-7"}
+        first = await graphql(stack.gateway, SUBMIT_RATING, variables, app_headers())
+        retry = await graphql(stack.gateway, SUBMIT_RATING, variables, app_headers())
+        assert first["submitRating"]["status"] == "ACCEPTED"
+        assert retry == first
+        other = {"input": rating_input(citizen.rating()), "key": "app-queue-7"}
+        reused = await graphql(stack.gateway, SUBMIT_RATING, other, app_headers())
+        assert reused["submitRating"]["__typename"] == "ValidationFailed"
+
     async def test_the_same_response_id_with_other_answers_is_a_conflict(
         self, stack: Stack
     ) -> None:
