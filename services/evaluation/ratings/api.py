@@ -69,6 +69,7 @@ def intake_context(request: Request) -> rating_service.IntakeContext:
             client_limit=settings.rating_limit_per_client,
             device_limit=settings.rating_limit_per_device,
         )
+        ctx.group = rating_service.GroupCommit(request.app.state.db, ctx)
         request.app.state.rating_intake = ctx
     return ctx
 

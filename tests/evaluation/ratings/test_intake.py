@@ -289,3 +289,24 @@ class TestRateLimits:
             headers=app_headers(subject="app:other"),
         )
         assert other.json()["accepted"] == 3
+
+
+class TestGroupCommit:
+    async def test_responses_arriving_together_are_written_together(self, stack: Stack) -> None:
+        cycle = await open_citizen_cycle(stack)
+        first = await cycle.client.post("/v1/ratings", json=cycle.rating(), headers=app_headers())
+        assert first.status_code == 201
+        ratings = [cycle.rating(department=n % 2) for n in range(30)]
+        copies = ratings[:5]  # five of them sent twice at the same time
+        answers = await asyncio.gather(
+            *(
+                cycle.client.post("/v1/ratings", json=rating, headers=app_headers())
+                for rating in [*ratings, *copies]
+            )
+        )
+        statuses = [a.status_code for a in answers]
+        assert statuses.count(201) == 30 and statuses.count(200) == 5, statuses
+        assert {a.json()["response_id"] for a in answers} == {r["response_id"] for r in ratings}
+        assert (await _summary(cycle))["responses"] == 31
+        group = stack.apps["evaluation"].state.rating_intake.group
+        assert group.requests >= 35 and group.transactions < group.requests
