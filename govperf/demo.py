@@ -2,32 +2,66 @@
 
 The tables are in `govperf.demo_data`; this module sends them: departments, one published
 2026 indicator system per category, a year of measurements (some verified, one returned,
-one flagged), an open evaluation cycle, a published plan and some citizen feedback.
+one flagged), and a whole evaluation round: an annual cycle per category with every kind of
+evaluator group, named evaluators' scorecards, thousands of citizen ratings from an app,
+scored (preliminary; one cycle finalized); then a published plan and some citizen feedback.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 import httpx
 
 from govperf.demo_data import (
+    APPEAL_DAYS,
+    CALL_BACK,
     CATEGORIES,
+    COMMENTS,
+    CYCLE_NAMES,
     DEPARTMENTS,
+    EVALUATORS,
+    EXCELLENT_QUOTA,
+    FINALIZED_CATEGORY,
+    GRADE_BANDS,
+    GROUPS,
     JURISDICTION,
+    PER_DEPARTMENT,
+    QUESTIONNAIRE,
     SOURCE_SYSTEM,
     SYSTEMS,
+    TENDENCIES,
+    VISIBILITY,
     YEAR,
 )
 from services.common.auth import mint_token
 from services.common.settings import ComponentSettings
 
 Log = Callable[[str], None]
+Mint = Callable[[str, str], str]  # (role, subject) → a bearer token
 SEED = 231100
+RATINGS = 6000  # citizen ratings seeded by default
+BATCH = 500  # ratings per request, the most the intake takes
+CONCURRENCY = 4  # requests in flight while verifying values and filling scorecards
+CITIZEN_APP = "app:heihe-citizens"  # the citizen app's token subject
+BURST = 30  # responses from one device within seconds (the burst check allows 20)
+BURST_DEPARTMENT = "HH-UMB"
+STRAIGHT_LINERS = 0.03  # share of respondents who give one answer to every item
+DONT_KNOW = 0.04  # chance of "don't know" on an item (a scorecard dimension)
+COMMENTING = 0.12  # share of responses with a comment
+MEDIAN_SECONDS = 75.0  # time to answer the six items
+CITY_MEAN = 3.85  # the mean answer, 1–5
+SCORECARD_MEAN = 86.0
+# Dimensions evaluators of a group are often unsure about (3× the "don't know"s).
+UNSURE_DIMENSIONS = {("enterprises", "integrity"), ("leadership", "innovation")}
 WHOLE_UNITS = frozenset({"件", "起", "人", "个", "家", "项"})
 VERIFIED_IN_JANUARY = ("HH-DRC", "HH-EDU", "HH-PSB", "HH-AIH")
 # (department, indicator, period, reason): the value sent back, and the one flagged.
@@ -46,6 +80,7 @@ class Api(Protocol):
     def get(self, url: str, **kwargs: Any) -> httpx.Response: ...
     def post(self, url: str, **kwargs: Any) -> httpx.Response: ...
     def patch(self, url: str, **kwargs: Any) -> httpx.Response: ...
+    def put(self, url: str, **kwargs: Any) -> httpx.Response: ...
 
 
 def _ok(response: httpx.Response, *expected: int) -> Any:
@@ -195,12 +230,15 @@ def _departments(api: Api) -> dict[str, str]:
     return ids
 
 
-def _systems(api: Api, ids: Mapping[str, str]) -> int:
-    """Create and publish each category's system; how many leaf indicators they hold."""
+def _systems(api: Api, ids: Mapping[str, str]) -> tuple[dict[str, str], int]:
+    """Create and publish each category's system: their ids by category, and how many leaf
+    indicators they hold."""
+    systems = {}
     for category in CATEGORIES:
         created = _ok(api.post("/indicator/v1/indicator-systems", json=system_body(category, ids)))
         _ok(api.post(f"/indicator/v1/indicator-systems/{created['id']}/publish"), 200)
-    return sum(len(leaves(tree)) for _, _, tree in SYSTEMS.values())
+        systems[category] = created["id"]
+    return systems, sum(len(leaves(tree)) for _, _, tree in SYSTEMS.values())
 
 
 def _measurements(api: Api) -> int:
@@ -251,26 +289,360 @@ def _workflow(api: Api, ids: Mapping[str, str]) -> int:
     return verified
 
 
-def _cycle_plan_feedback(api: Api) -> None:
-    cycle = _ok(
-        api.post(
-            "/evaluation/v1/cycles",
-            json={
-                "jurisdiction_code": JURISDICTION,
-                "code": f"{YEAR}-annual",
-                "name": f"{YEAR}年度黑河市政府绩效综合考评",
-                "period": str(YEAR),
-                "category": CATEGORIES[0],
-            },
+# --- the evaluation: what citizens and evaluators answer ----------------------------------
+
+
+@cache
+def tendencies() -> dict[str, float]:
+    """How citizens and evaluators see each department, around the city's mean (1–5 scale)."""
+    rng = random.Random(f"{SEED}:tendencies")
+    drawn = {code: round(rng.gauss(0, 0.25), 2) for code, *_ in DEPARTMENTS}
+    return {**drawn, **TENDENCIES}
+
+
+def _response_id(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _comment(rng: random.Random, answers: Mapping[str, int | None]) -> str:
+    given = [a for a in answers.values() if a is not None]
+    mean = sum(given) / len(given)
+    mood = "good" if mean >= 4 else "poor" if mean <= 2.5 else "fair"
+    text = rng.choice(COMMENTS[mood])
+    if mood != "good" and rng.random() < 0.25:  # scrubbed before it is stored
+        text = text.rstrip("。") + CALL_BACK + f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+    return text
+
+
+def citizen_ratings(
+    count: int,
+    cycles: Mapping[str, str],
+    ids: Mapping[str, str],
+    questionnaire_id: str,
+) -> list[dict[str, Any]]:
+    """`count` questionnaire responses about the departments of `cycles` (category → cycle
+    id), as a citizen app sends them; the same every time.
+
+    Citizens rate one to three departments each, the departments they meet more often more;
+    answers follow each department's tendency, with some "don't know"s, realistic durations
+    and a few comments (some with a phone number). For the quality checks to find: a few
+    straight-liners (most of them also far too fast) and one device that sends `BURST`
+    fast, all-top-marks responses about one department within seconds."""
+    rng = random.Random(f"{SEED}:ratings")
+    rated = [(code, category) for code, _, _, category, _ in DEPARTMENTS if category in cycles]
+    weights = [VISIBILITY[category] for _, category in rated]
+    tendency = tendencies()
+    items = [(item["code"], item["dimension"]) for item in QUESTIONNAIRE["items"]]
+    dimensions = [d["code"] for d in QUESTIONNAIRE["dimensions"]]
+    facet = {(code, d): rng.gauss(0, 0.2) for code, _ in rated for d in dimensions}
+
+    def body(code: str, category: str, respondent: dict[str, str]) -> dict[str, Any]:
+        return {
+            "response_id": _response_id(rng),
+            "cycle_id": cycles[category],
+            "department_id": ids[code],
+            "questionnaire_id": questionnaire_id,
+            "respondent": respondent,
+        }
+
+    burst_code, burst_category = next(((c, k) for c, k in rated if c == BURST_DEPARTMENT), rated[0])
+    burst = []  # top marks for one department, clicked through, phone after phone
+    for n in range(min(BURST, count)):
+        rating = body(burst_code, burst_category, {"kind": "phone", "token": f"demo-bp-{n:04d}"})
+        rating["device_token"] = "demo-burst-device-0001"
+        rating["answers"] = {code: 5 for code, _ in items}
+        rating["duration_seconds"] = round(rng.uniform(9, 24), 1)
+        burst.append(rating)
+
+    ratings: list[dict[str, Any]] = []
+    respondent_no = 0
+    while len(ratings) < count - len(burst):
+        respondent_no += 1
+        if rng.random() < 0.3:
+            respondent = {"kind": "phone", "token": f"demo-phone-{respondent_no:05d}"}
+            device: str | None = f"demo-device-{respondent_no:05d}"
+        else:
+            respondent = {"kind": "device", "token": f"demo-device-{respondent_no:05d}"}
+            device = None
+        leniency = rng.gauss(0, 0.45)
+        straight = rng.random() < STRAIGHT_LINERS
+        chosen: set[int] = set()
+        for _ in range(rng.choices((1, 2, 3), weights=(60, 30, 10))[0]):
+            chosen.add(rng.choices(range(len(rated)), weights=weights)[0])
+        for index in sorted(chosen):
+            if len(ratings) >= count - len(burst):
+                break
+            code, category = rated[index]
+            latent = CITY_MEAN + tendency[code] + leniency
+            if straight:
+                value = min(5, max(1, round(latent)))
+                answers: dict[str, int | None] = {item: value for item, _ in items}
+            else:
+                answers = {}
+                for item, dimension in items:
+                    unsure = DONT_KNOW * (3 if category == "economic" else 1)
+                    if rng.random() < unsure:
+                        answers[item] = None
+                    else:
+                        x = latent + facet[(code, dimension)] + rng.gauss(0, 0.6)
+                        answers[item] = min(5, max(1, round(x)))
+                if all(a is None for a in answers.values()):
+                    answers[items[0][0]] = 3
+            rating = body(code, category, respondent)
+            if device is not None:
+                rating["device_token"] = device
+            rating["answers"] = answers
+            seconds = math.exp(rng.gauss(math.log(MEDIAN_SECONDS), 0.3))
+            if rng.random() < COMMENTING:
+                rating["comment"] = _comment(rng, answers)
+                seconds += rng.uniform(20, 60)
+            if straight and rng.random() < 0.7:
+                seconds = rng.uniform(8, 22)  # clicked through
+            rating["duration_seconds"] = round(seconds, 1)
+            ratings.append(rating)
+    middle = len(ratings) // 2
+    return ratings[:middle] + burst + ratings[middle:]
+
+
+def assignments(
+    cycles: Mapping[str, Mapping[str, str]], ids: Mapping[str, str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The assignments of each cycle (category → {group code: group id}): every leader rates
+    every department; `PER_DEPARTMENT` evaluators of each other group rate each, in turn."""
+    turn = dict.fromkeys(EVALUATORS, 0)
+    result: dict[str, list[dict[str, Any]]] = {}
+    for category, groups in cycles.items():
+        items = []
+        for code, _, _, department_category, _ in DEPARTMENTS:
+            if department_category != category:
+                continue
+            for group, evaluators in EVALUATORS.items():
+                chosen = evaluators
+                if group != "leadership":
+                    chosen = [
+                        evaluators[(turn[group] + k) % len(evaluators)]
+                        for k in range(PER_DEPARTMENT)
+                    ]
+                    turn[group] += PER_DEPARTMENT
+                items += [
+                    {
+                        "group_id": groups[group],
+                        "evaluator_subject": subject,
+                        "evaluator_name": name,
+                        "department_id": ids[code],
+                    }
+                    for subject, name in chosen
+                ]
+        result[category] = items
+    return result
+
+
+def scorecard(subject: str, department: str, group: Mapping[str, Any]) -> dict[str, Any]:
+    """What one evaluator gives one department on the group's dimensions (null: don't know)."""
+    leniency = random.Random(f"{SEED}:{subject}").gauss(0, 2.5)
+    rng = random.Random(f"{SEED}:{subject}:{department}:{group['code']}")
+    level = SCORECARD_MEAN + 9 * tendencies()[department] + leniency
+    scores: dict[str, float | None] = {}
+    for dim in group["dimensions"]:
+        unsure = DONT_KNOW * (3 if (group["code"], dim["code"]) in UNSURE_DIMENSIONS else 1)
+        if rng.random() < unsure:
+            scores[dim["code"]] = None
+        else:
+            scores[dim["code"]] = float(round(min(100, max(55, level + rng.gauss(0, 3.5)))))
+    if all(v is None for v in scores.values()):
+        scores[group["dimensions"][0]["code"]] = float(round(min(100, max(55, level))))
+    return {"scores": scores}
+
+
+# --- the evaluation: sending it -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenCycle:
+    id: str
+    category: str
+    groups: dict[str, dict[str, Any]]  # by code
+
+
+@dataclass(frozen=True)
+class Scored:
+    status: str
+    results: int
+    excluded: int
+
+
+def _bearer(mint: Mint, role: str, subject: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {mint(role, subject)}"}
+
+
+def _questionnaire(api: Api) -> str:
+    body = {"jurisdiction_code": JURISDICTION, **QUESTIONNAIRE}
+    created = _ok(api.post("/evaluation/v1/questionnaires", json=body), 201)
+    _ok(api.post(f"/evaluation/v1/questionnaires/{created['id']}/publish"), 200)
+    return str(created["id"])
+
+
+def _cycles(api: Api, systems: Mapping[str, str], questionnaire: str) -> list[OpenCycle]:
+    """One annual cycle per category, bound to its published system, with every kind of
+    evaluator group, opened."""
+    opened = []
+    for category in CATEGORIES:
+        cycle = _ok(
+            api.post(
+                "/evaluation/v1/cycles",
+                json={
+                    "jurisdiction_code": JURISDICTION,
+                    "code": f"{YEAR}-{category}",
+                    "name": CYCLE_NAMES[category],
+                    "period": str(YEAR),
+                    "category": category,
+                    "system_id": systems[category],
+                    "appeal_days": 0 if category == FINALIZED_CATEGORY else APPEAL_DAYS,
+                    "rules": {
+                        "bands": GRADE_BANDS,
+                        "quotas": {"excellent": EXCELLENT_QUOTA[category]},
+                        # Every demo response reaches evaluation from the gateway's one
+                        # address, so a per-network limit would flag them all.
+                        "burst_max_per_network": 1_000_000,
+                    },
+                },
+            ),
+            201,
         )
-    )
-    _ok(
-        api.post(
-            f"/evaluation/v1/cycles/{cycle['id']}/groups",
-            json={"kind": "objective", "code": "objective", "name": "目标考核", "weight": 100},
+        groups = {}
+        for group in GROUPS:
+            body = dict(group)
+            if group["kind"] == "citizen":
+                body["questionnaire_id"] = questionnaire
+            groups[group["code"]] = _ok(
+                api.post(f"/evaluation/v1/cycles/{cycle['id']}/groups", json=body), 201
+            )
+        _ok(api.post(f"/evaluation/v1/cycles/{cycle['id']}/open"), 200)
+        opened.append(OpenCycle(id=cycle["id"], category=category, groups=groups))
+    return opened
+
+
+def _pages(
+    api: Api, url: str, params: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every item of a paginated list."""
+    query = {**params, "limit": 200}
+    while True:
+        page = _ok(api.get(url, params=query, headers=dict(headers or {})), 200)
+        yield from page["items"]
+        if not page.get("next_cursor"):
+            return
+        query["cursor"] = page["next_cursor"]
+
+
+def _concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the calls a few at a time (the services work on several requests at once)."""
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def _verify_for_cycles(api: Api) -> int:
+    """Verify each department's latest value of every reported leaf (an annual cycle scores
+    the latest verified period of its year); how many were verified."""
+    wanted = [
+        item["id"]
+        for period in (f"{YEAR}12", f"{YEAR}Q4", str(YEAR))
+        for item in _pages(
+            api,
+            "/indicator/v1/measurements",
+            {"jurisdiction": JURISDICTION, "period": period, "status": "submitted"},
         )
+        if not item["flagged"]  # the office looks into a flagged value before verifying it
+    ]
+    _concurrently(
+        [
+            lambda id_=id_: _ok(api.post(f"/indicator/v1/measurements/{id_}/verify"), 200)
+            for id_ in wanted
+        ]
     )
-    _ok(api.post(f"/evaluation/v1/cycles/{cycle['id']}/open"), 200)
+    return len(wanted)
+
+
+def _evaluator_count() -> int:
+    return sum(len(evaluators) for evaluators in EVALUATORS.values())
+
+
+def _scorecards(api: Api, mint: Mint, cycles: list[OpenCycle], ids: Mapping[str, str]) -> int:
+    """Assign the named evaluators; each then lists its own assignments and fills them."""
+    wanted = assignments(
+        {c.category: {code: g["id"] for code, g in c.groups.items()} for c in cycles}, ids
+    )
+    for cycle in cycles:
+        _ok(
+            api.post(
+                f"/evaluation/v1/cycles/{cycle.id}/assignments/batch",
+                json={"assignments": wanted[cycle.category]},
+            ),
+            201,
+        )
+    groups = {g["id"]: g for c in cycles for g in c.groups.values()}
+    codes = {department_id: code for code, department_id in ids.items()}
+    calls = []
+    for evaluators in EVALUATORS.values():
+        for subject, _ in evaluators:
+            headers = _bearer(mint, "evaluator", subject)
+            for assignment in _pages(api, "/evaluation/v1/my/assignments", {}, headers):
+                if assignment["scorecard_submitted"]:
+                    continue
+                url = f"/evaluation/v1/assignments/{assignment['id']}/scorecard"
+                body = scorecard(
+                    subject, codes[assignment["department_id"]], groups[assignment["group_id"]]
+                )
+                calls.append(
+                    lambda url=url, body=body, headers=headers: _ok(
+                        api.put(url, json=body, headers=headers), 200
+                    )
+                )
+    return len(_concurrently(calls))
+
+
+def _ratings(
+    api: Api,
+    mint: Mint,
+    cycles: list[OpenCycle],
+    ids: Mapping[str, str],
+    questionnaire: str,
+    count: int,
+) -> int:
+    """The citizen app's responses, in batches; every one must be accepted."""
+    bodies = citizen_ratings(count, {c.category: c.id for c in cycles}, ids, questionnaire)
+    headers = _bearer(mint, "citizen_app", CITIZEN_APP)
+    accepted = 0
+    for start in range(0, len(bodies), BATCH):
+        batch = bodies[start : start + BATCH]
+        answer = _ok(
+            api.post("/evaluation/v1/ratings/batch", json={"ratings": batch}, headers=headers),
+            200,
+        )
+        if answer["accepted"] != len(batch):
+            refused = [r for r in answer["results"] if r["status"] != "accepted"][:5]
+            raise RuntimeError(f"demo seeding: ratings not accepted: {refused}")
+        accepted += answer["accepted"]
+    return accepted
+
+
+def _score(api: Api, cycles: list[OpenCycle]) -> list[Scored]:
+    """Close and score every cycle (preliminary, appeal window open); finalize the one
+    without an appeal window."""
+    scored = []
+    for cycle in cycles:
+        url = f"/evaluation/v1/cycles/{cycle.id}"
+        _ok(api.post(f"{url}/close"), 200)
+        status = _ok(api.post(f"{url}/score"), 200)["status"]
+        if cycle.category == FINALIZED_CATEGORY:
+            status = _ok(api.post(f"{url}/finalize"), 200)["status"]
+        results = _ok(api.get(f"{url}/results"), 200)["results"]
+        summary = _ok(api.get(f"{url}/ratings/summary"), 200)
+        scored.append(Scored(status=status, results=len(results), excluded=summary["excluded"]))
+    return scored
+
+
+def _plan_and_feedback(api: Api) -> None:
     plan = _ok(
         api.post(
             "/disclosure/v1/publications",
@@ -302,8 +674,11 @@ def _cycle_plan_feedback(api: Api) -> None:
         )
 
 
-def seed_city(api: Api, *, log: Log = print) -> None:
-    """Seed the demo city through `api` (admin, rooted at `/api`); a second run adds nothing."""
+def seed_city(api: Api, *, mint: Mint, log: Log = print, ratings: int = RATINGS) -> None:
+    """Seed the demo city through `api` (admin, rooted at `/api`), with `ratings` citizen
+    ratings; `mint(role, subject)` makes the evaluators' and the app's tokens. A second run
+    adds nothing."""
+    started = time.monotonic()
     existing = _ok(
         api.get("/indicator/v1/departments", params={"jurisdiction": JURISDICTION, "limit": 200}),
         200,
@@ -313,34 +688,56 @@ def seed_city(api: Api, *, log: Log = print) -> None:
         return
     ids = _departments(api)
     log(f"== demo: {len(ids)} departments in {len(CATEGORIES)} categories")
-    indicators = _systems(api, ids)
+    systems, indicators = _systems(api, ids)
     log(f"== demo: {len(SYSTEMS)} indicator systems for {YEAR} published")
     measurements = _measurements(api)
     verified = _workflow(api, ids)
     log(f"== demo: {measurements} measurements imported, {verified} verified")
-    _cycle_plan_feedback(api)
+    questionnaire = _questionnaire(api)
+    cycles = _cycles(api, systems, questionnaire)
+    log(f"== demo: {len(cycles)} evaluation cycles opened, {len(GROUPS)} evaluator groups each")
+    verified += _verify_for_cycles(api)
+    log(f"== demo: {verified} measurements verified in all, every value the cycles score")
+    scorecards = _scorecards(api, mint, cycles, ids)
+    log(f"== demo: {scorecards} scorecards filled by {_evaluator_count()} named evaluators")
+    accepted = _ratings(api, mint, cycles, ids, questionnaire, ratings)
+    log(f"== demo: {accepted} citizen ratings accepted in batches of {BATCH}")
+    scored = _score(api, cycles)
+    _plan_and_feedback(api)
+    finalized = sum(s.status == "finalized" for s in scored)
     log(
         f"== demo city seeded: {len(ids)} departments, {len(SYSTEMS)} published indicator "
         f"systems ({indicators} indicators), {measurements} measurements ({verified} verified, "
-        "1 returned, 1 flagged), 1 open cycle, 1 published plan, 3 citizen feedback items "
-        f"(jurisdiction {JURISDICTION}, Heihe)"
+        f"1 returned, 1 flagged), {len(scored)} evaluation cycles ({len(scored) - finalized} "
+        f"preliminary, {finalized} finalized) with {sum(s.results for s in scored)} results, "
+        f"{accepted} citizen ratings ({sum(s.excluded for s in scored)} excluded by the quality "
+        f"checks), {scorecards} scorecards, 1 published plan, 3 citizen feedback items "
+        f"(jurisdiction {JURISDICTION}, Heihe) in {time.monotonic() - started:.1f} s"
     )
+
+
+def minter(settings: ComponentSettings) -> Mint:
+    """Tokens signed as the platform's own (the way `govperf token` makes them)."""
+
+    def mint(role: str, subject: str) -> str:
+        return mint_token(
+            settings.jwt_secret.get_secret_value(),
+            role=role,
+            subject=subject,
+            jurisdictions=[JURISDICTION],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+
+    return mint
 
 
 def seed(gateway_url: str, *, log: Log = print) -> None:
     """Create the demo city through the gateway; running it twice adds nothing twice."""
-    settings = ComponentSettings()
-    token = mint_token(
-        settings.jwt_secret.get_secret_value(),
-        role="admin",
-        subject="demo-seed",
-        jurisdictions=[JURISDICTION],
-        audience=settings.jwt_audience,
-        issuer=settings.jwt_issuer,
-    )
-    headers = {"authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=f"{gateway_url}/api", headers=headers, timeout=60) as api:
-        seed_city(api, log=log)
+    mint = minter(ComponentSettings())
+    headers = {"authorization": f"Bearer {mint('admin', 'demo-seed')}"}
+    with httpx.Client(base_url=f"{gateway_url}/api", headers=headers, timeout=120) as api:
+        seed_city(api, mint=mint, log=log)
 
 
 def fake_ids() -> dict[str, str]:

@@ -454,3 +454,200 @@ SYSTEMS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
         DISTRICTS,
     ),
 }
+
+
+# --- the evaluation cycles --------------------------------------------------------------------
+
+# One annual cycle per category; this one is finalized at once (no appeal window), the
+# others stay preliminary with the appeal window open.
+FINALIZED_CATEGORY = "social_services"
+APPEAL_DAYS = 7
+CYCLE_NAMES = {
+    "economic": "2026年度经济发展类部门绩效综合考评",
+    "social_services": "2026年度社会事业类部门绩效综合考评",
+    "law_enforcement": "2026年度执法监管类部门绩效综合考评",
+    "districts": "2026年度县（市、区）政府绩效综合考评",
+}
+# The city's grades (优秀, 良好, 合格, 不合格), and at most about a fifth of each category
+# excellent (Hangzhou 2020: 18 of 78 units).
+GRADE_BANDS = [
+    {"grade": "excellent", "min": 90},
+    {"grade": "good", "min": 85},
+    {"grade": "pass", "min": 80},
+    {"grade": "fail", "min": None},
+]
+EXCELLENT_QUOTA = {"economic": 3, "social_services": 2, "law_enforcement": 1, "districts": 1}
+
+
+def dimension(code: str, name_zh: str, name_en: str, weight: float) -> dict[str, Any]:
+    return {
+        "code": code,
+        "name_zh": name_zh,
+        "name_en": name_en,
+        "max_score": 100,
+        "weight": weight,
+    }
+
+
+PERFORMANCE = ("performance", "工作实绩", "Work performance")
+SERVICE = ("service", "服务质量", "Quality of service")
+LAW = ("rule_of_law", "依法行政", "Law-based administration")
+INTEGRITY = ("integrity", "廉洁勤政", "Integrity and diligence")
+INNOVATION = ("innovation", "创新创优", "Innovation")
+PROPOSALS = ("proposals", "建议提案办理", "Handling of deputies' proposals")
+EFFICIENCY = ("efficiency", "办事效率", "Efficiency")
+
+# The evaluator groups of every cycle, weights summing to 100; the scorecard groups with
+# their dimensions (weighted within the group), the citizen group answers the questionnaire.
+GROUPS: list[dict[str, Any]] = [
+    {"kind": "objective", "code": "objective", "name": "目标考核", "weight": 50},
+    {
+        "kind": "leadership",
+        "code": "leadership",
+        "name": "领导评价",
+        "weight": 15,
+        "min_sample": 3,
+        "dimensions": [
+            dimension(*PERFORMANCE, 40),
+            dimension(*LAW, 20),
+            dimension(*INTEGRITY, 20),
+            dimension(*INNOVATION, 20),
+        ],
+    },
+    {
+        "kind": "expert",
+        "code": "experts",
+        "name": "第三方专家评价",
+        "weight": 10,
+        "min_sample": 2,
+        "dimensions": [dimension(*PERFORMANCE, 40), dimension(*SERVICE, 30), dimension(*LAW, 30)],
+    },
+    {
+        "kind": "deputy",
+        "code": "deputies",
+        "name": "人大代表和政协委员评价",
+        "weight": 5,
+        "min_sample": 2,
+        "dimensions": [
+            dimension(*PERFORMANCE, 30),
+            dimension(*SERVICE, 30),
+            dimension(*PROPOSALS, 20),
+            dimension(*INTEGRITY, 20),
+        ],
+    },
+    {
+        "kind": "enterprise",
+        "code": "enterprises",
+        "name": "企业评价",
+        "weight": 5,
+        "min_sample": 2,
+        "dimensions": [
+            dimension(*SERVICE, 40),
+            dimension(*EFFICIENCY, 30),
+            dimension(*INTEGRITY, 30),
+        ],
+    },
+    {
+        "kind": "citizen",
+        "code": "citizens",
+        "name": "群众满意度评价",
+        "weight": 15,
+        "min_sample": 30,
+    },
+]
+
+# The named evaluators of each scorecard group: (token subject, name). Every leader rates
+# every department; of the other groups, `PER_DEPARTMENT` evaluators rate each department
+# in turn. (Fictional people and firms.)
+EVALUATORS: dict[str, list[tuple[str, str]]] = {
+    "leadership": [
+        ("hh-leader-01", "王立新（市长）"),
+        ("hh-leader-02", "刘振华（常务副市长）"),
+        ("hh-leader-03", "陈晓梅（副市长）"),
+    ],
+    "experts": [
+        ("hh-expert-01", "赵明远（黑河学院公共管理学教授）"),
+        ("hh-expert-02", "孙丽（省社会科学院研究员）"),
+        ("hh-expert-03", "周建国（注册会计师）"),
+        ("hh-expert-04", "钱卫东（律师）"),
+    ],
+    "deputies": [
+        ("hh-deputy-01", "李桂芝（市人大代表）"),
+        ("hh-deputy-02", "张海涛（市人大代表）"),
+        ("hh-deputy-03", "吴静（市政协委员）"),
+        ("hh-deputy-04", "郑永福（市政协委员）"),
+    ],
+    "enterprises": [
+        ("hh-enterprise-01", "马骏（黑河北疆进出口贸易有限公司）"),
+        ("hh-enterprise-02", "林芳（黑河兴边大豆食品有限公司）"),
+        ("hh-enterprise-03", "高峰（五大连池矿泉旅游开发有限公司）"),
+    ],
+}
+PER_DEPARTMENT = 2
+
+# --- the citizen questionnaire --------------------------------------------------------------
+
+QUESTIONNAIRE: dict[str, Any] = {
+    "code": "citizen-satisfaction",
+    "title_zh": "2026年度黑河市群众满意度调查",
+    "title_en": "Heihe citizen satisfaction survey 2026",
+    "scale_min": 1,
+    "scale_max": 5,
+    "top_box": 3,  # 满意、比较满意、基本满意: Hangzhou's satisfaction rate
+    "allow_dont_know": True,
+    "free_text_max": 300,
+    "dimensions": [
+        {"code": "attitude", "name_zh": "服务态度", "name_en": "Attitude"},
+        {"code": "efficiency", "name_zh": "办事效率", "name_en": "Efficiency"},
+        {"code": "openness", "name_zh": "公开透明", "name_en": "Openness"},
+    ],
+    "items": [
+        {"code": "Q1", "dimension": "attitude", "text_zh": "工作人员是否热情、耐心地接待您？"},
+        {"code": "Q2", "dimension": "attitude", "text_zh": "工作人员是否清楚地解答了您的问题？"},
+        {"code": "Q3", "dimension": "efficiency", "text_zh": "您办理的事项是否在承诺时限内办结？"},
+        {"code": "Q4", "dimension": "efficiency", "text_zh": "办事是否做到了“最多跑一次”？"},
+        {"code": "Q5", "dimension": "openness", "text_zh": "办事指南和收费标准是否公开、清楚？"},
+        {
+            "code": "Q6",
+            "dimension": "openness",
+            "text_zh": "该部门是否及时公开工作信息、回应群众关切？",
+        },
+    ],
+}
+
+# How citizens see departments, on the 1–5 scale around the city's mean (the rest draw a
+# small random tendency), and how often citizens meet each category.
+TENDENCIES = {
+    "HH-BEB": 0.55,
+    "HH-EDU": 0.5,
+    "HH-DAT": 0.35,
+    "HH-PSB": 0.3,
+    "HH-AIH": 0.25,
+    "HH-HRS": -0.6,
+    "HH-UMB": -0.55,
+    "HH-HUD": -0.45,
+    "HH-PET": -0.35,
+    "HH-XKX": -0.3,
+}
+VISIBILITY = {"social_services": 3.0, "districts": 2.5, "law_enforcement": 2.0, "economic": 1.0}
+
+COMMENTS = {
+    "good": [
+        "窗口工作人员态度很好，一次就办完了。",
+        "网上就能办，不用来回跑，点赞。",
+        "政策讲得很清楚，希望继续保持。",
+        "办事效率比去年提高了不少。",
+    ],
+    "fair": [
+        "整体还可以，就是排队时间有点长。",
+        "办事指南写得不够清楚，希望再细化。",
+        "希望节假日也能有人值班。",
+    ],
+    "poor": [
+        "打了好几次电话都没人接，问题一直没解决。",
+        "同一份材料要求提交好几次，太麻烦了。",
+        "工作人员推诿，让我找别的部门。",
+        "承诺的时限过了还没有答复。",
+    ],
+}
+CALL_BACK = "，麻烦尽快回电："  # followed by a phone number (scrubbed before storage)

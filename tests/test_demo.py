@@ -4,20 +4,32 @@ once and only once."""
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import re
+from collections import Counter
 from typing import Any
 
 import httpx
 import pytest
 
 from govperf import demo
-from govperf.demo_data import CATEGORIES, DEPARTMENTS, SYSTEMS
+from govperf.demo_data import (
+    CATEGORIES,
+    DEPARTMENTS,
+    EVALUATORS,
+    EXCELLENT_QUOTA,
+    FINALIZED_CATEGORY,
+    GROUPS,
+    QUESTIONNAIRE,
+    SYSTEMS,
+)
 from services.indicator.systems import schemas
 from services.scoring import rules as scoring
 from services.scoring.rules import references
-from tests.harness import Stack, auth
+from tests.harness import Stack, auth, token
 
+RATINGS = 600  # enough for the speeder check in every cycle (it needs 100 timed responses)
 METHODS = {"ratio", "linear_interval", "threshold_bands", "deduction", "bonus", "veto", "formula"}
 
 
@@ -132,6 +144,61 @@ def test_a_year_of_values_for_every_department_and_reported_leaf() -> None:
     assert set(bonuses) <= {0, 1, 2, 3} and bonuses.count(0) > len(bonuses) / 2
 
 
+def test_citizen_ratings_give_the_quality_checks_something_to_find() -> None:
+    ids = demo.fake_ids()
+    cycles = {category: f"cycle-{category}" for category in CATEGORIES}
+    ratings = demo.citizen_ratings(600, cycles, ids, "questionnaire")
+    assert ratings == demo.citizen_ratings(600, cycles, ids, "questionnaire")  # deterministic
+    assert len(ratings) == 600
+    assert len({r["response_id"] for r in ratings}) == 600
+    respondents = [(r["respondent"]["token"], r["department_id"]) for r in ratings]
+    assert len(set(respondents)) == len(respondents)  # one rating per respondent and department
+    assert {r["cycle_id"] for r in ratings} == set(cycles.values())
+    items = {item["code"] for item in QUESTIONNAIRE["items"]}
+    assert all(set(r["answers"]) == items for r in ratings)
+    answered = [a for r in ratings for a in r["answers"].values() if a is not None]
+    assert set(answered) == {1, 2, 3, 4, 5}
+    assert any(None in r["answers"].values() for r in ratings)  # don't know
+    straight = [r for r in ratings if len(set(r["answers"].values())) == 1]
+    assert any(r["duration_seconds"] < 25 for r in straight)
+    by_device = Counter(r.get("device_token", r["respondent"]["token"]) for r in ratings)
+    [(_, most)] = by_device.most_common(1)
+    assert most == demo.BURST
+    phones = [r for r in ratings if re.search(r"1[3-9]\d{9}", r.get("comment") or "")]
+    assert phones
+
+
+def test_every_department_of_a_cycle_gets_its_evaluators() -> None:
+    ids = demo.fake_ids()
+    groups = {g["code"]: f"group-{g['code']}" for g in GROUPS}
+    wanted = demo.assignments({"economic": groups, "districts": groups}, ids)
+    for category, items in wanted.items():
+        departments = [ids[code] for code, _, _, c, _ in DEPARTMENTS if c == category]
+        per_department = Counter((a["department_id"], a["group_id"]) for a in items)
+        assert per_department == {
+            (department, f"group-{group}"): len(EVALUATORS["leadership"])
+            if group == "leadership"
+            else demo.PER_DEPARTMENT
+            for department in departments
+            for group in EVALUATORS
+        }
+    pairs = [
+        (a["evaluator_subject"], a["department_id"], a["group_id"]) for a in wanted["economic"]
+    ]
+    assert len(set(pairs)) == len(pairs)
+    scorecard_groups = [g for g in GROUPS if g.get("dimensions")]
+    cards = [
+        demo.scorecard(subject, code, group)
+        for group in scorecard_groups
+        for subject, _ in EVALUATORS[group["code"]]
+        for code, *_ in DEPARTMENTS
+    ]
+    scores = [v for card in cards for v in card["scores"].values()]
+    assert None in scores
+    assert all(v is None or 0 <= v <= 100 for v in scores)
+    assert all(any(v is not None for v in card["scores"].values()) for card in cards)
+
+
 class Blocking:
     """A synchronous admin client on the stack's gateway, rooted at /api, for a worker thread."""
 
@@ -139,7 +206,8 @@ class Blocking:
         self.client, self.loop = client, loop
 
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        call = self.client.request(method, f"/api{url}", headers=auth(), **kwargs)
+        headers = {**auth(), **kwargs.pop("headers", {})}
+        call = self.client.request(method, f"/api{url}", headers=headers, **kwargs)
         return asyncio.run_coroutine_threadsafe(call, self.loop).result(timeout=120)
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
@@ -151,23 +219,44 @@ class Blocking:
     def patch(self, url: str, **kwargs: Any) -> httpx.Response:
         return self._send("PATCH", url, **kwargs)
 
+    def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self._send("PUT", url, **kwargs)
+
+
+def mint(role: str, subject: str) -> str:
+    return token(role, subject=subject)
+
+
+def _parts_add_up(node: dict[str, Any]) -> bool:
+    if not node["children"]:
+        return True
+    parts = round(math.fsum(child["points"] for child in node["children"]), 4)
+    return abs(parts - node["points"]) < 1e-6 and all(map(_parts_add_up, node["children"]))
+
 
 async def test_seeding_through_the_gateway_happens_once(stack: Stack) -> None:
     api = Blocking(stack.gateway, asyncio.get_running_loop())
     lines: list[str] = []
-    await asyncio.to_thread(demo.seed_city, api, log=lines.append)
+    await asyncio.to_thread(demo.seed_city, api, mint=mint, log=lines.append, ratings=RATINGS)
     rows = len(_rows())
     assert lines[-1].startswith(
         f"== demo city seeded: {len(DEPARTMENTS)} departments, 4 published indicator systems "
         f"(67 indicators), {rows} measurements"
     ), lines
+    assert (
+        f"4 evaluation cycles (3 preliminary, 1 finalized) with {len(DEPARTMENTS)} results, "
+        f"{RATINGS} citizen ratings"
+    ) in lines[-1], lines[-1]
 
-    async def items(path: str, **params: Any) -> list[dict[str, Any]]:
+    async def get(service: str, path: str, **params: Any) -> Any:
         response = await stack.gateway.get(
-            f"/api/indicator/v1/{path}", params=params, headers=auth()
+            f"/api/{service}/v1/{path}", params=params, headers=auth()
         )
         assert response.status_code == 200, response.text
-        return response.json()["items"]
+        return response.json()
+
+    async def items(path: str, **params: Any) -> list[dict[str, Any]]:
+        return (await get("indicator", path, **params))["items"]
 
     systems = await items("indicator-systems", status="published")
     assert sorted(s["category"] for s in systems) == sorted(CATEGORIES)
@@ -178,7 +267,60 @@ async def test_seeding_through_the_gateway_happens_once(stack: Stack) -> None:
     (flagged,) = await items("measurements", flagged="true")
     assert flagged["flag_reason"]
 
-    await asyncio.to_thread(demo.seed_city, api, log=lines.append)
+    cycles = (await get("evaluation", "cycles"))["items"]
+    assert sorted(c["category"] for c in cycles) == sorted(CATEGORIES)
+    assert {c["system_id"] for c in cycles} == {s["id"] for s in systems}
+    assert {c["category"]: c["status"] for c in cycles} == {
+        category: "finalized" if category == FINALIZED_CATEGORY else "preliminary"
+        for category in CATEGORIES
+    }
+    ids = {d["code"]: d["id"] for d in await items("departments", limit=200)}
+    grades: Counter[str] = Counter()
+    responses = excluded = counted_out = 0
+    for cycle in cycles:
+        url = f"cycles/{cycle['id']}"
+        groups = (await get("evaluation", f"{url}/groups"))["items"]
+        assert sorted(g["kind"] for g in groups) == sorted(g["kind"] for g in GROUPS)
+        progress = await get("evaluation", f"{url}/scorecards/progress")
+        assert progress["submitted"] == progress["assigned"] > 0
+        results = (await get("evaluation", f"{url}/results"))["results"]
+        members = {ids[code] for code, _, _, c, _ in DEPARTMENTS if c == cycle["category"]}
+        assert {r["department_id"] for r in results} == members
+        assert [r["rank"] for r in results] == sorted(r["rank"] for r in results)
+        grades.update(r["grade"] for r in results)
+        excellent = sum(r["grade"] == "excellent" for r in results)
+        assert excellent <= EXCELLENT_QUOTA[cycle["category"]]
+        for result in results:
+            scores = {g["code"]: g for g in result["group_scores"]}
+            assert set(scores) == {g["code"] for g in GROUPS}
+            assert all(g["has_data"] for c, g in scores.items() if c != "citizens"), result
+            breakdown = await get(
+                "evaluation", f"{url}/results/{result['department_id']}/breakdown"
+            )
+            tree = breakdown["breakdown"]
+            assert tree["points"] == breakdown["total"] == result["total"]
+            assert _parts_add_up(tree), tree
+            (citizens,) = [n for n in tree["children"] if n["code"] == "citizens"]
+            counted_out += citizens.get("excluded", 0)
+            if result["department_id"] == ids[demo.BURST_DEPARTMENT]:
+                assert citizens["excluded"] >= demo.BURST, citizens
+        summary = await get("evaluation", f"{url}/ratings/summary")
+        responses += summary["responses"]
+        excluded += summary["excluded"]
+        comments = [
+            r["comment"]
+            for r in (await get("evaluation", f"{url}/ratings", limit=200))["items"]
+            if r["comment"]
+        ]
+        assert comments and not [c for c in comments if re.search(r"1[3-9]\d{9}", c)]
+    assert responses == RATINGS
+    assert demo.BURST < excluded < RATINGS / 5
+    assert counted_out == excluded  # every exclusion shows in the results
+    assert f"({excluded} excluded by the quality checks)" in lines[-1]
+    assert len(grades) >= 3, grades
+
+    await asyncio.to_thread(demo.seed_city, api, mint=mint, log=lines.append)
     assert lines[-1] == "== demo data already present; nothing seeded"
     assert len(await items("departments", limit=200)) == len(DEPARTMENTS)
     assert len(await items("indicator-systems")) == len(CATEGORIES)
+    assert len((await get("evaluation", "cycles"))["items"]) == len(CATEGORIES)
