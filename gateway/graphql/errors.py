@@ -103,7 +103,7 @@ def _field_path(location: Sequence[Any], body_path: Sequence[str]) -> list[str]:
     return [ARGUMENT_NAMES.get(s, _camel(s)) if isinstance(s, str) else str(s) for s in rest]
 
 
-_SAFE_MESSAGE = re.compile(r"^Invalid fields: ")
+_SERVICE_SUMMARY = re.compile(r"^Invalid fields: ")
 
 
 def problem_of(error: UpstreamError | InvalidArgument, body_path: Sequence[str] = ()) -> Problem:
@@ -138,7 +138,9 @@ def problem_of(error: UpstreamError | InvalidArgument, body_path: Sequence[str] 
         if isinstance(item, dict)
     ]
     # The service's summary names its own parameters ("Invalid fields: query.limit").
-    message = "Some arguments are not valid" if _SAFE_MESSAGE.match(error.detail) else error.detail
+    message = (
+        "Some arguments are not valid" if _SERVICE_SUMMARY.match(error.detail) else error.detail
+    )
     return ValidationFailed(code=error.code, message=message, fields=fields)
 
 
