@@ -149,17 +149,16 @@ async def test_delivery_number_outside_bigint_is_a_validation_problem(
 
 
 async def test_graphql_says_a_refused_argument_is_the_callers_error(stack: Stack) -> None:
-    response = await stack.gateway.post(
-        "/graphql",
-        json={"query": '{ departments(jurisdiction: "231100", first: 0) { nextCursor } }'},
-        headers=auth(),
+    query = (
+        '{ departments(jurisdiction: "231100", first: 0) {'
+        " ... on ValidationFailed { code fields { path message } } } }"
     )
+    response = await stack.gateway.post("/graphql", json={"query": query}, headers=auth())
 
-    error = response.json()["errors"][0]
-    assert error["extensions"] == {
-        "code": "BAD_USER_INPUT",
-        "status": 422,
-        "problem": "validation-error",
-        "service": "indicator",
+    assert response.status_code == 200
+    assert "errors" not in response.json()
+    # A typed answer the caller can act on, checked before any service is called.
+    assert response.json()["data"]["departments"] == {
+        "code": "invalid-argument",
+        "fields": [{"path": ["first"], "message": "first must be between 1 and 200"}],
     }
-    assert "limit" in error["message"]
