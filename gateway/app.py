@@ -130,7 +130,11 @@ def create_app(
         base_url = settings.service_urls().get(service)
         if base_url is None:
             raise NotFound(f"No service named '{service}'")
-        headers = forwarded_headers(await request.app.state.keys.authorization(request))
+        headers = forwarded_headers(
+            await request.app.state.keys.authorization(request),
+            # The services rate-limit and look for bursts by the caller's address.
+            client_address=request.client.host if request.client else None,
+        )
         headers.update(
             {h: v for h in PASSTHROUGH_REQUEST_HEADERS if (v := request.headers.get(h)) is not None}
         )

@@ -154,3 +154,23 @@ class TestClosing:
             await cycle.client.get(f"/v1/cycles/{cycle.cycle_id}/ratings/summary", headers=auth())
         ).json()
         assert (summary["responses"], summary["excluded"]) == (3, 3)
+
+
+class TestNetworkBursts:
+    async def test_many_devices_on_one_network_are_a_burst_and_other_networks_are_not(
+        self, stack: Stack
+    ) -> None:
+        cycle = await open_citizen_cycle(stack, rules={"burst_max_per_network": 2})
+        for address in ("203.0.113.7", "203.0.113.9", "203.0.113.200", "198.51.100.4"):
+            response = await cycle.client.post(
+                "/v1/ratings",
+                json=cycle.rating(),
+                headers={**app_headers(), "x-forwarded-for": f"{address}, 10.0.0.1"},
+            )
+            assert response.status_code == 201, response.text
+        check = await _check(cycle)
+        assert check["flagged"] == 3  # the three of 203.0.113.0/24
+        flagged = (
+            await cycle.client.get(f"/v1/cycles/{cycle.cycle_id}/ratings", headers=auth())
+        ).json()["items"]
+        assert sorted(len(r["criteria"]) for r in flagged) == [0, 1, 1, 1]
