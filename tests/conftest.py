@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from services.common.db import make_engine
 from services.common.migrate import upgrade, version_table
 from services.common.settings import COMPONENTS
 from tests.harness import Stack, running_stack
@@ -135,29 +135,83 @@ def postgres_urls() -> Iterator[dict[str, str]]:
         asyncio.run(run([f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names.values()]))
 
 
-async def _truncate_postgres(urls: dict[str, str]) -> None:
-    for component, url in urls.items():
-        engine = make_engine(url)
+class PostgresReset:
+    """Empties every component's PostgreSQL database between tests.
+
+    One connection per database for the whole session, on an event loop of its own thread
+    (each test runs its own loop); one statement per database that deletes every table's
+    rows with foreign-key triggers off and restarts the sequences. A TRUNCATE of every
+    table through new engines cost ~0.2 s a test; this costs a few milliseconds."""
+
+    def __init__(self, urls: dict[str, str]) -> None:
+        self.urls = urls
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.connections: dict[str, asyncpg.Connection] = {}
+        self.statements: dict[str, str] = {}
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    async def _statement(self, component: str, connection: asyncpg.Connection) -> str:
+        tables = [
+            r[0]
+            for r in await connection.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> $1",
+                version_table(component),
+            )
+        ]
+        sequences = [
+            r[0]
+            for r in await connection.fetch(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+            )
+        ]
+        return "; ".join(
+            [
+                "SET session_replication_role = replica",
+                *(f'DELETE FROM "{t}"' for t in tables),
+                *(f'ALTER SEQUENCE "{q}" RESTART' for q in sequences),
+                "SET session_replication_role = DEFAULT",
+            ]
+        )
+
+    async def _reset_one(self, component: str) -> None:
+        connection = self.connections.get(component)
+        if connection is None or connection.is_closed():
+            # First use, or a test terminated the database's connections.
+            connection = await asyncpg.connect(_asyncpg_dsn(self.urls[component]))
+            self.connections[component] = connection
+        if component not in self.statements:
+            self.statements[component] = await self._statement(component, connection)
         try:
-            async with engine.begin() as connection:
-                tables = (
-                    (
-                        await connection.execute(
-                            text(
-                                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                                "AND tablename <> :version"
-                            ),
-                            {"version": version_table(component)},
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
-                if tables:
-                    joined = ", ".join(f'"{t}"' for t in tables)
-                    await connection.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
-        finally:
-            await engine.dispose()
+            await connection.execute(self.statements[component])
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            self.connections.pop(component, None)
+            await self._reset_one(component)
+
+    async def _reset(self) -> None:
+        await asyncio.gather(*(self._reset_one(c) for c in self.urls))
+
+    def reset(self) -> None:
+        self._run(self._reset())
+
+    async def _close(self) -> None:
+        for connection in self.connections.values():
+            await connection.close()
+
+    def close(self) -> None:
+        self._run(self._close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def postgres_reset(postgres_urls: dict[str, str]) -> Iterator[PostgresReset]:
+    reset = PostgresReset(postgres_urls)
+    yield reset
+    reset.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -173,8 +227,9 @@ def database_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[di
         yield urls
     else:
         urls = request.getfixturevalue("postgres_urls")
+        reset = request.getfixturevalue("postgres_reset")
         yield urls
-        asyncio.run(_truncate_postgres(urls))
+        reset.reset()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ for every route."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -13,7 +14,6 @@ import pytest
 
 from services.common.settings import COMPONENTS
 from tests.common.events.receivers import Portal
-from tests.conftest import _truncate_postgres
 from tests.harness import HARBIN, HEIHE, running_stack
 from tests.policy.seed import PORTAL_ORIGIN, Seed, seed_city
 
@@ -37,12 +37,15 @@ def module_database_urls(
 
 @pytest.fixture(scope="module")
 async def seed(
-    module_database_urls: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    module_database_urls: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Seed]:
     """Heihe and Harbin, each with one record of every kind, on a stack that runs for the
     whole module."""
     urls = module_database_urls
     backend = "sqlite" if urls["indicator"].startswith("sqlite") else "postgresql"
+    reset = request.getfixturevalue("postgres_reset") if backend == "postgresql" else None
     with pytest.MonkeyPatch.context() as env:
         # As tests/conftest.py does per test: no developer GOVPERF_* settings, no ./var.
         for name in list(os.environ):
@@ -56,5 +59,5 @@ async def seed(
                 cities = {j: await seed_city(stack, j) for j in (HEIHE, HARBIN)}
                 yield Seed(stack=stack, cities=cities)
         finally:
-            if backend == "postgresql":
-                await _truncate_postgres(urls)
+            if reset is not None:
+                await asyncio.to_thread(reset.reset)

@@ -227,20 +227,26 @@ class TestScoring:
         assert results.status_code == 409 and results.json()["code"] == "not-scored"
 
     async def test_excluded_ratings_are_left_out_and_counted(self, stack: Stack) -> None:
-        scored = await scored_cycle(
-            stack, score=False, rules={"quality_policy": "exclude", "exclusion_criteria": 1}
-        )
-        # Every response with three equal answers is not straight-lining (fewer than five
-        # items), so nothing is flagged and all four count.
-        cycle = await _ok(await scored.client.post(f"{scored.url}/score", headers=auth()))
-        assert cycle["status"] == "preliminary"
-        body = await _ok(
+        scored = await scored_cycle(stack, score=False)
+        a = scored.departments[0]
+        listed = await _ok(
             await scored.client.get(
-                f"{scored.url}/results/{scored.departments[0]}/breakdown", headers=auth()
+                f"{scored.url}/ratings", params={"department_id": a}, headers=auth()
             )
         )
+        decided = await scored.client.post(
+            f"{scored.url}/ratings/{listed['items'][0]['id']}/decision",
+            json={"decision": "excluded", "reason": "同一人多次填写"},
+            headers=auth(),
+        )
+        assert decided.status_code == 200, decided.text
+        await _ok(await scored.client.post(f"{scored.url}/score", headers=auth()))
+        body = await _ok(
+            await scored.client.get(f"{scored.url}/results/{a}/breakdown", headers=auth())
+        )
         citizens = next(c for c in body["breakdown"]["children"] if c["code"] == "citizens")
-        assert citizens["excluded"] == 0 and citizens["n"] == 4
+        assert (citizens["n"], citizens["excluded"]) == (3, 1)
+        assert "1 responses excluded" in citizens["explanation"]
 
 
 class TestWhoSeesResults:
