@@ -577,19 +577,22 @@ class GroupCommit:
     """Single responses that arrive together are written together: one transaction, one
     multi-row INSERT each, one commit for all of them (group commit).
 
-    A request queues its prepared responses and waits; while a transaction is being written,
-    the requests arriving meanwhile queue up and the next one takes them all (at most
-    `MAX_BATCH` responses). Nothing waits for a timer: an idle service writes a lone response
-    at once. Every request gets its own responses' outcomes; if the transaction fails, every
-    request in it fails (and its app sends again: response ids make that harmless)."""
+    A request queues its prepared responses and waits; while transactions are being written
+    (at most `MAX_WRITERS` at once), the requests arriving meanwhile queue up and the next
+    one takes them all (at most `MAX_BATCH` responses). Nothing waits for a timer: an idle
+    service writes a lone response at once. Every request gets its own responses' outcomes;
+    if the transaction fails, every request in it fails (and its app sends again: response
+    ids make that harmless)."""
 
     MAX_BATCH = 500
+    # Transactions in flight at once: while one commits, the next is already being written.
+    MAX_WRITERS = 3
 
     def __init__(self, db: Database, ctx: IntakeContext) -> None:
         self._db = db
         self._ctx = ctx
         self._queue: list[tuple[list[_Item], asyncio.Future[dict[int, RatingResult]]]] = []
-        self._writing = False
+        self._writers = 0
         # Requests and transactions so far: their ratio is how much grouping saves.
         self.requests = 0
         self.transactions = 0
@@ -597,8 +600,8 @@ class GroupCommit:
     async def write(self, items: list[_Item]) -> dict[int, RatingResult]:
         future: asyncio.Future[dict[int, RatingResult]] = asyncio.get_running_loop().create_future()
         self._queue.append((items, future))
-        if not self._writing:
-            self._writing = True
+        if self._writers < self.MAX_WRITERS:
+            self._writers += 1
             asyncio.get_running_loop().create_task(self._drain())
         return await future
 
@@ -615,7 +618,7 @@ class GroupCommit:
                     size += len(entry[0])
                 await self._write(taken)
         finally:
-            self._writing = False
+            self._writers -= 1
 
     async def _write(
         self, taken: list[tuple[list[_Item], asyncio.Future[dict[int, RatingResult]]]]
