@@ -133,7 +133,9 @@ class TestWhatTheQuestionnaireAllows:
             f"/v1/questionnaires/{cycle.questionnaire_id}/close", headers=auth()
         )
         assert closed.status_code == 200, closed.text
-        response = await cycle.client.post("/v1/ratings", json=cycle.rating(), headers=app_headers())
+        response = await cycle.client.post(
+            "/v1/ratings", json=cycle.rating(), headers=app_headers()
+        )
         assert response.status_code == 409
         assert response.json()["code"] == "questionnaire-closed"
 
@@ -170,7 +172,9 @@ class TestWhatTheQuestionnaireAllows:
         self, stack: Stack
     ) -> None:
         cycle = await open_citizen_cycle(stack)
-        comment = "办事慢，请回电13812345678或发邮件 zhang.san@example.com，身份证11010519491231002X"
+        comment = (
+            "办事慢，请回电13812345678或发邮件 zhang.san@example.com，身份证11010519491231002X"
+        )
         response = await cycle.client.post(
             "/v1/ratings", json=cycle.rating(comment=comment), headers=app_headers()
         )

@@ -29,9 +29,7 @@ def _from_one_device(cycle: CitizenCycle, count: int, **fields: Any) -> list[dic
 
 
 async def _check(cycle: CitizenCycle) -> dict[str, Any]:
-    response = await cycle.client.post(
-        f"/v1/cycles/{cycle.cycle_id}/ratings/check", headers=auth()
-    )
+    response = await cycle.client.post(f"/v1/cycles/{cycle.cycle_id}/ratings/check", headers=auth())
     assert response.status_code == 200, response.text
     return response.json()
 
