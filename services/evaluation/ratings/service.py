@@ -623,13 +623,17 @@ class GroupCommit:
     async def _write(
         self, taken: list[tuple[list[_Item], asyncio.Future[dict[int, RatingResult]]]]
     ) -> None:
-        # Positions in the shared batch, mapped back to each request's own indexes.
+        # Positions in the shared batch, mapped back to each request's own indexes (a request
+        # alone in its transaction keeps its own).
         batch: list[_Item] = []
         owners: list[tuple[int, int]] = []  # (request number, its index)
-        for number, (items, _) in enumerate(taken):
-            for item in items:
-                owners.append((number, item.index))
-                batch.append(dataclasses.replace(item, index=len(batch)))
+        if len(taken) == 1:
+            batch = taken[0][0]
+        else:
+            for number, (items, _) in enumerate(taken):
+                for item in items:
+                    owners.append((number, item.index))
+                    batch.append(dataclasses.replace(item, index=len(batch)))
         results: dict[int, RatingResult] = {}
         self.requests += len(taken)
         self.transactions += 1
@@ -642,9 +646,14 @@ class GroupCommit:
                 if not future.done():
                     future.set_exception(exc)
             return
-        answers: list[dict[int, RatingResult]] = [{} for _ in taken]
-        for position, (number, index) in enumerate(owners):
-            answers[number][index] = results[position].model_copy(update={"index": index})
+        if len(taken) == 1:
+            answers = [results]
+        else:
+            answers = [{} for _ in taken]
+            for position, (number, index) in enumerate(owners):
+                result = results[position]
+                result.index = index  # made for this transaction only: no copy needed
+                answers[number][index] = result
         for (_, future), answer in zip(taken, answers, strict=True):
             if not future.done():
                 future.set_result(answer)
