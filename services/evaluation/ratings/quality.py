@@ -29,22 +29,9 @@ from services.common.audit import record_audit
 from services.common.auth import Principal
 from services.common.db import utcnow
 from services.evaluation.models import Cycle, Rating, RatingFlag
+from services.evaluation.schemas import CycleRules
 
 CHECKER = "quality-check"
-DEFAULTS: dict[str, Any] = {
-    "quality_policy": "exclude",
-    "speeder_ratio": 0.4,
-    "speeder_min_responses": 100,
-    "burst_window_seconds": 600,
-    "burst_max_per_device": 20,
-    "burst_max_per_network": 200,
-    "exclusion_criteria": 2,
-}
-
-
-def _setting(rules: Mapping[str, Any], name: str) -> Any:
-    value = rules.get(name)
-    return DEFAULTS[name] if value is None else value
 
 
 async def _median_duration(session: AsyncSession, cycle_id: uuid.UUID) -> tuple[int, float | None]:
@@ -113,15 +100,17 @@ async def assess(
 ) -> dict[str, Any]:
     """Flag the cycle's responses again (keeping people's decisions); returns the counts."""
     conn = await session.connection()
-    policy = _setting(rules, "quality_policy")
-    needed = int(_setting(rules, "exclusion_criteria"))
-    window = timedelta(seconds=float(_setting(rules, "burst_window_seconds")))
+    # The cycle's rules as they were stored (validated, every default filled in).
+    settings = CycleRules.model_validate(rules)
+    policy = settings.quality_policy
+    needed = settings.exclusion_criteria
+    window = timedelta(seconds=settings.burst_window_seconds)
     criteria: dict[uuid.UUID, list[str]] = defaultdict(list)
 
     timed, median = await _median_duration(session, cycle_id)
     speeder_limit = None
-    if median is not None and timed >= int(_setting(rules, "speeder_min_responses")):
-        speeder_limit = float(_setting(rules, "speeder_ratio")) * median
+    if median is not None and timed >= settings.speeder_min_responses:
+        speeder_limit = settings.speeder_ratio * median
         for rating_id in (
             await conn.execute(
                 select(Rating.id).where(
@@ -137,8 +126,8 @@ async def assess(
     ).scalars():
         criteria[rating_id].append("straight_line")
     for name, column, most in (
-        ("device_burst", Rating.device_hash, int(_setting(rules, "burst_max_per_device"))),
-        ("network_burst", Rating.network_hash, int(_setting(rules, "burst_max_per_network"))),
+        ("device_burst", Rating.device_hash, settings.burst_max_per_device),
+        ("network_burst", Rating.network_hash, settings.burst_max_per_network),
     ):
         for rating_id in sorted(await _bursts(session, cycle_id, column, most, window)):
             criteria[rating_id].append(name)

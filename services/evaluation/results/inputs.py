@@ -41,6 +41,7 @@ from services.evaluation.models import (
     Scorecard,
 )
 from services.evaluation.ratings import aggregate
+from services.evaluation.schemas import CycleRules as CycleRulesIn
 
 
 class UpstreamUnavailable(ServiceUnavailable):
@@ -128,22 +129,14 @@ async def verified_measurements(
     return list(response.json().get("measurements", []))
 
 
-def _rules(raw: dict[str, Any]) -> CycleRules:
-    bands = raw.get("bands")
-    grade_bands = (
-        tuple(
-            GradeBand(b["grade"], None if b.get("min") is None else float(b["min"])) for b in bands
-        )
-        if bands
-        else CycleRules().grade_bands
-    )
+def _rules(stored: CycleRulesIn) -> CycleRules:
+    """The engine's rules out of the cycle's (validated and stored as `schemas.CycleRules`)."""
     return CycleRules(
-        grade_bands=grade_bands,
-        quotas=dict(raw.get("quotas") or {}),
-        normalization=raw.get("normalization") or "none",
-        bonus_cap=float(raw.get("bonus_cap", 5.0)),
-        weakest_count=int(raw.get("weakest_count", 3)),
-        below_min_sample=raw.get("below_min_sample") or "count",
+        grade_bands=tuple(GradeBand(b.grade, b.min) for b in stored.bands),
+        quotas=dict(stored.quotas),
+        normalization=stored.normalization,
+        bonus_cap=float(stored.bonus_cap),
+        weakest_count=stored.weakest_count,
     )
 
 
@@ -267,10 +260,8 @@ async def load(
         )
     )
 
-    rules_raw = cycle.rules or {}
-    ratings = tuple(
-        await aggregate.rating_stats(session, cycle.id, rules_raw.get("population_shares"))
-    )
+    stored_rules = CycleRulesIn.model_validate(cycle.rules or {})
+    ratings = tuple(await aggregate.rating_stats(session, cycle.id, stored_rules.population_shares))
 
     adjustments = tuple(
         AdjustmentInput(
@@ -305,7 +296,7 @@ async def load(
         values=values,
         scorecards=scorecards,
         ratings=ratings,
-        rules=_rules(rules_raw),
+        rules=_rules(stored_rules),
         adjustments=adjustments,
     )
     context = {
