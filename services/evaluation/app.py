@@ -19,14 +19,15 @@ from services.evaluation.scorecards.api import router as scorecards_router
 from services.evaluation.settings import Settings
 from services.evaluation.systems.api import router as systems_router
 
-# One router per feature package; add a feature's router here.
+# One router per feature package; add a feature's router here. The rating intake comes
+# first: it is the hot path, and routes are matched in order.
 ROUTERS = (
+    ratings_router,
     systems_router,
     cycles_router,
     groups_router,
     scorecards_router,
     questionnaires_router,
-    ratings_router,
     rating_review_router,
     results_router,
 )
