@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -36,6 +37,24 @@ def limit(text: str) -> RateLimitItem:
     return parse(text)
 
 
+@dataclass(frozen=True)
+class Quota:
+    """Where a key stands against a rule after a hit: what the RateLimit header fields say.
+
+    `remaining` is what is left in the window, `reset` the seconds until the window has room
+    again (refused) or starts afresh, `retry_after` None when the hit was allowed."""
+
+    limit: int
+    window_seconds: int
+    remaining: int
+    reset: float
+    retry_after: float | None
+
+    @property
+    def allowed(self) -> bool:
+        return self.retry_after is None
+
+
 class _LocalWindows:
     """Sliding-window counters of one process: per key the current and the previous fixed
     window's counts, the previous weighted by how much of it still overlaps the sliding
@@ -52,6 +71,12 @@ class _LocalWindows:
         self._sweep_at = self.SWEEP_AT
 
     def hit(self, item: RateLimitItem, keys: tuple[str, ...], cost: int) -> float | None:
+        return self.take(item, keys, cost)[0]
+
+    def take(
+        self, item: RateLimitItem, keys: tuple[str, ...], cost: int
+    ) -> tuple[float | None, float, float]:
+        """`(retry_after, weighted count after the hit, seconds until the window ends)`."""
         span = float(item.get_expiry())
         now = time.monotonic()
         index = now // span
@@ -63,18 +88,20 @@ class _LocalWindows:
             window = [index, window[2], 0.0, span]
         into = (now - index * span) / span  # how far into the current window, 0..1
         previous, current = window[1], window[2]
-        if previous * (1 - into) + current + cost > item.amount:
+        weighted = previous * (1 - into) + current
+        ends_in = (index + 1) * span - now
+        if weighted + cost > item.amount:
             self._windows[key] = window
             room = item.amount - current - cost
             if room < 0 or previous <= 0:  # only the next window has room
-                return (index + 1) * span - now
+                return ends_in, weighted, ends_in
             # The previous window's share shrinks as time passes: until it fits.
-            return max(0.0, (1 - room / previous) - into) * span
+            return max(0.0, (1 - room / previous) - into) * span, weighted, ends_in
         window[2] = current + cost
         self._windows[key] = window
         if len(self._windows) > self._sweep_at:
             self._sweep(now)
-        return None
+        return None, weighted + cost, ends_in
 
     def _sweep(self, now: float) -> None:
         # A key whose last count is two windows old counts nothing any more.
@@ -107,6 +134,24 @@ class RateLimiter:
             return None
         stats = await self._limiter.get_window_stats(item, *keys)
         return max(1.0, stats.reset_time - time.time())
+
+    async def take(self, rule: str, *keys: str, cost: int = 1) -> Quota:
+        """`hit`, answering where the key stands: the limit, what remains, when it resets."""
+        item = limit(rule)
+        window = int(item.get_expiry())
+        if self._local is not None:
+            retry_after, used, ends_in = self._local.take(item, keys, cost)
+            if retry_after is not None:
+                retry_after = max(1.0, retry_after)
+            remaining = max(0, math.floor(item.amount - used))
+            return Quota(item.amount, window, remaining, retry_after or ends_in, retry_after)
+        allowed = await self._limiter.hit(item, *keys, cost=cost)
+        stats = await self._limiter.get_window_stats(item, *keys)
+        reset = max(0.0, stats.reset_time - time.time())
+        retry_after = None if allowed else max(1.0, reset)
+        return Quota(
+            item.amount, window, max(0, stats.remaining), retry_after or reset, retry_after
+        )
 
     async def enforce(self, rule: str, *keys: str, cost: int = 1, what: str = "requests") -> None:
         """`hit`, raising 429 with `Retry-After` when the limit is reached."""

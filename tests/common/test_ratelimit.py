@@ -68,6 +68,26 @@ class TestInMemory:
         assert len(local._windows) == 12
 
 
+class TestQuota:
+    async def test_says_what_remains_and_when_the_window_resets(self, clock: Clock) -> None:
+        limiter = RateLimiter()
+        first = await limiter.take("3/minute", "app")
+        assert (first.limit, first.window_seconds, first.remaining) == (3, 60, 2)
+        assert first.allowed and first.reset == pytest.approx(40.0)
+        await limiter.take("3/minute", "app")
+        await limiter.take("3/minute", "app")
+        refused = await limiter.take("3/minute", "app")
+        assert not refused.allowed and refused.remaining == 0
+        assert refused.retry_after == refused.reset == pytest.approx(40.0)
+
+    async def test_the_previous_windows_weight_is_not_remaining(self, clock: Clock) -> None:
+        limiter = RateLimiter()
+        await limiter.take("4/minute", "app", cost=4)
+        clock.now += 55.0  # 15 s into the next window: 4 × 0.75 = 3 still weigh in
+        quota = await limiter.take("4/minute", "app")
+        assert quota.allowed and quota.remaining == 0
+
+
 class TestRedis:
     async def test_counters_are_shared_through_redis(self) -> None:
         url = "async+redis://127.0.0.1:6379"
@@ -79,3 +99,13 @@ class TestRedis:
             pytest.fail(f"Redis at {url} is not reachable: {exc}")
         assert await second.hit("2/minute", key) is None
         assert await first.hit("2/minute", key) is not None
+
+    async def test_a_quota_from_redis_says_what_remains(self) -> None:
+        limiter = RateLimiter("async+redis://127.0.0.1:6379")
+        key = f"test-{uuid.uuid4()}"
+        first = await limiter.take("2/minute", key)
+        assert first.allowed and (first.limit, first.remaining) == (2, 1)
+        await limiter.take("2/minute", key)
+        refused = await limiter.take("2/minute", key)
+        assert not refused.allowed and refused.remaining == 0
+        assert refused.retry_after is not None and 1 <= refused.retry_after <= 60
