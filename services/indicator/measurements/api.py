@@ -12,9 +12,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Respons
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from services.common.auth import AdminOnly, Principal, require_role
-from services.common.errors import Forbidden, NotFound, Unauthorized, responses
+from services.common.errors import Forbidden, NotFound, Unauthorized, Unprocessable, responses
 from services.common.jurisdictions import DIVISION_CODE_PATTERN
-from services.common.pagination import Page, PageParamsDep
+from services.common.pagination import MAX_LIMIT, Page, PageParamsDep
 from services.common.routing import Idempotent, SessionDep, TransactionalRoute
 from services.indicator.measurements import dhis2, formats, importer, imports, jobs, schemas
 from services.indicator.measurements import service as measurement_service
@@ -268,7 +268,7 @@ async def export_measurements(
 @router.get(
     "",
     response_model=Page[schemas.Measurement] | schemas.ChangeFeedPage,
-    responses=responses(Unauthorized, Forbidden),
+    responses=responses(Unauthorized, Forbidden, Unprocessable),
 )
 async def list_measurements(
     session: SessionDep,
@@ -287,9 +287,32 @@ async def list_measurements(
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
     status: schemas.Status | None = None,
     flagged: bool | None = None,
+    department_ids: Annotated[
+        list[uuid.UUID] | None,
+        Query(max_length=100, description="With `latest`: repeat for each department (≤100)"),
+    ] = None,
+    latest: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_LIMIT,
+            description="Batch read: each of `department_ids`' this many most recently "
+            "changed values, newest first, in one unpaginated answer",
+        ),
+    ] = None,
 ) -> Page[schemas.Measurement] | schemas.ChangeFeedPage:
     """Values of your jurisdictions (officers and internal systems: their department's), or
-    with `changed_since` the change feed to sync incrementally."""
+    with `changed_since` the change feed to sync incrementally, or with `latest` and
+    `department_ids` the latest values of a batch of departments."""
+    if latest is not None or department_ids is not None:
+        if latest is None or not department_ids:
+            raise Unprocessable(
+                "latest and department_ids go together", code="latest-needs-departments"
+            )
+        rows = await measurement_service.latest_by_department(
+            session, principal, department_ids, latest
+        )
+        return Page(items=[schemas.Measurement.model_validate(r) for r in rows], next_cursor=None)
     if changed_since is not None:
         rows, cursor = await measurement_service.change_feed(
             session, principal, changed_since, page.limit, jurisdiction=jurisdiction
