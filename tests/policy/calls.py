@@ -346,7 +346,19 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("gateway", "POST /v1/api-clients"): Recipe(
         body=lambda c: {"name": "门户", "role": "portal", "jurisdiction_code": c.jurisdiction}
     ),
+    ("gateway", "PATCH /v1/api-clients/{client_id}"): Recipe(
+        body=lambda c: {"name": "改名的门户", "scopes": ["publications:read"]}
+    ),
     ("gateway", "DELETE /v1/api-clients/{client_id}"): Recipe(fresh=True),
+    # A client issues at most ten keys: a fresh client for each key it is given.
+    ("gateway", "POST /v1/api-clients/{client_id}/keys"): Recipe(fresh=True),
+    ("gateway", "POST /v1/api-clients/{client_id}/keys/{key_id}/rotate"): Recipe(
+        params={"key_id": "api_key"}, body=lambda c: {"grace_seconds": 60}
+    ),
+    # The seeded client's second key, so the rotations above keep a key to rotate.
+    ("gateway", "DELETE /v1/api-clients/{client_id}/keys/{key_id}"): Recipe(
+        params={"key_id": "spare_api_key"}
+    ),
     ("gateway", "GET /graphql"): Recipe(query=lambda c: {"query": "{ health { status } }"}),
     ("gateway", "POST /graphql"): Recipe(
         body=lambda c: {

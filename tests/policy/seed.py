@@ -457,6 +457,13 @@ async def seed_city(stack: Stack, jurisdiction: str) -> City:
     records["api_client"] = await factories.create_api_client(
         stack.gateway, jurisdiction=jurisdiction, role="portal"
     )
+    records["api_key"] = records["api_client"]["keys"][0]
+    spare = await stack.gateway.post(
+        f"/v1/api-clients/{records['api_client']['id']}/keys",
+        headers=auth("admin", jurisdictions=(jurisdiction,)),
+    )
+    assert spare.status_code == 201, spare.text
+    records["spare_api_key"] = spare.json()
     city.per_service = {"subscription": {}, "delivery": {}, "sibling_delivery": {}}
     for service in SERVICES:
         subscription = await _subscription(city, service)
