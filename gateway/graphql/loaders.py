@@ -21,8 +21,10 @@ from gateway.upstream import Upstream, UpstreamError
 
 K = TypeVar("K", bound=Hashable)
 Record = dict[str, Any]
-# The indicator service's batch get takes at most this many ids.
+# The indicator service's batch reads take at most this many ids.
 DEPARTMENTS_PER_CALL = 100
+# A published system is found by its jurisdiction, year and department category.
+SystemKey = tuple[str, int, str]
 
 
 def not_found(service: str, what: str) -> UpstreamError:
@@ -55,6 +57,11 @@ class Loaders:
             self._cycle_results
         )
         self.breakdowns: DataLoader[tuple[str, str, int], Record] = DataLoader(self._breakdowns)
+        self.systems: DataLoader[str, Record] = DataLoader(self._systems)
+        self.published_systems: DataLoader[SystemKey, Record] = DataLoader(self._published_systems)
+        self.latest_measurements: DataLoader[tuple[str, int], list[Record]] = DataLoader(
+            self._latest_measurements
+        )
 
     async def _departments(self, ids: list[str]) -> list[Record | UpstreamError]:
         """`GET /indicator/v1/departments?ids=…`: one call for up to 100 departments."""
@@ -93,6 +100,84 @@ class Loaders:
                 {"version": key[2]},
             ),
         )
+
+    async def _systems(self, ids: list[str]) -> list[Record | UpstreamError]:
+        """A system with its whole tree; the same published system of many departments is
+        one call."""
+        return await _each(
+            ids, lambda i: self.upstream.get("indicator", f"/v1/indicator-systems/{i}")
+        )
+
+    async def _published_systems(self, keys: list[SystemKey]) -> list[Record | UpstreamError]:
+        """The published systems (summaries) of every category of a jurisdiction's year in
+        one call: `GET /indicator/v1/indicator-systems?status=published&jurisdiction=…&year=…`."""
+        found: dict[SystemKey, Record | UpstreamError] = {}
+
+        async def of_year(jurisdiction: str, year: int) -> None:
+            params: dict[str, Any] = {
+                "jurisdiction": jurisdiction,
+                "year": year,
+                "status": "published",
+                "limit": 200,
+            }
+            try:
+                while True:
+                    page = await self.upstream.get("indicator", "/v1/indicator-systems", params)
+                    for item in page["items"]:
+                        found[(jurisdiction, year, item["category"])] = item
+                    if not page.get("next_cursor"):
+                        return
+                    params["cursor"] = page["next_cursor"]
+            except UpstreamError as exc:
+                for key in keys:
+                    if key[:2] == (jurisdiction, year):
+                        found[key] = exc
+
+        await asyncio.gather(*(of_year(j, y) for j, y in dict.fromkeys(k[:2] for k in keys)))
+        return [
+            found.get(key)
+            or not_found(
+                "indicator", f"No published indicator system of {key[2]} for {key[1]} in {key[0]}"
+            )
+            for key in keys
+        ]
+
+    async def _latest_measurements(
+        self, keys: list[tuple[str, int]]
+    ) -> list[list[Record] | UpstreamError]:
+        """Each department's latest values, for up to 100 departments a call:
+        `GET /indicator/v1/measurements?department_ids=…&latest=n`."""
+        found: dict[tuple[str, int], list[Record] | UpstreamError] = {key: [] for key in keys}
+
+        async def batch(latest: int, ids: list[str]) -> None:
+            try:
+                page = await self.upstream.get(
+                    "indicator", "/v1/measurements", {"department_ids": ids, "latest": latest}
+                )
+            except UpstreamError as exc:
+                if exc.status == 403 and len(ids) > 1:
+                    # A caller bound to one department: each department answers for itself.
+                    await asyncio.gather(*(batch(latest, [i]) for i in ids))
+                    return
+                for i in ids:
+                    found[(i, latest)] = exc
+                return
+            for item in page["items"]:
+                values = found.get((item["department_id"], latest))
+                if isinstance(values, list):
+                    values.append(item)
+
+        by_size: dict[int, list[str]] = {}
+        for department_id, latest in keys:
+            by_size.setdefault(latest, []).append(department_id)
+        await asyncio.gather(
+            *(
+                batch(latest, ids[start : start + DEPARTMENTS_PER_CALL])
+                for latest, ids in by_size.items()
+                for start in range(0, len(ids), DEPARTMENTS_PER_CALL)
+            )
+        )
+        return [found[key] for key in keys]
 
 
 def upstream(info: Info) -> Upstream:
