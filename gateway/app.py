@@ -9,13 +9,16 @@ from typing import Any
 
 import httpx
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import StreamingResponse
 from fastapi.routing import APIWebSocketRoute
 from httpx_aiohttp import HttpxAiohttpClient
+from starlette.background import BackgroundTask
 from strawberry.fastapi import GraphQLRouter
 
 from gateway.api_clients import KeyExchange
 from gateway.api_clients import router as api_clients_router
+from gateway.ratelimits import GatewayRateLimits, RateLimitHeaders, admitted
 from gateway.schema import ComponentHealth, build_schema
 from gateway.settings import Settings
 from gateway.upstream import forwarded_headers
@@ -25,24 +28,61 @@ from services.common.db import Database
 from services.common.errors import AppError, NotFound, responses
 from services.common.migrate import head_revision, upgrade_async
 from services.common.observability import Metrics, configure_logging
+from services.common.ratelimit import RateLimiter, TooManyRequests
 
 PASSTHROUGH_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
-PASSTHROUGH_REQUEST_HEADERS = (
-    "content-type",
-    "accept",
-    "idempotency-key",
-    "if-none-match",
+# RFC 9110 §7.6.1: fields for one connection only, never forwarded (besides those a
+# Connection header names); the length and framing are the forwarding hop's own.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "proxy-connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "content-length",
+    }
 )
-PASSTHROUGH_RESPONSE_HEADERS = (
-    "content-type",
-    "etag",
-    "cache-control",
-    "location",
-    "retry-after",
-    "www-authenticate",
-    "idempotent-replayed",
-    "vary",
+# What the gateway itself decides for the request upstream: the host, the credentials
+# (an API key becomes a token; it never leaves the gateway), the caller's address and the
+# request id.
+GATEWAY_REQUEST_HEADERS = frozenset(
+    {
+        "host",
+        "authorization",
+        "x-api-key",
+        "forwarded",
+        "x-forwarded-for",
+        "x-real-ip",
+        "x-request-id",
+        "cookie",
+    }
 )
+# The gateway's own on the way back (its request id, its rate limits).
+GATEWAY_RESPONSE_HEADERS = frozenset(
+    {"x-request-id", "ratelimit", "ratelimit-policy", "set-cookie"}
+)
+
+
+def end_to_end(fields: list[tuple[str, str]], drop: frozenset[str]) -> list[tuple[str, str]]:
+    """Every field but the hop-by-hop ones, those the Connection header names and `drop`."""
+    named = {
+        token.strip().lower()
+        for name, value in fields
+        if name.lower() == "connection"
+        for token in value.split(",")
+    }
+    return [
+        (name, value)
+        for name, value in fields
+        if (lowered := name.lower()) not in HOP_BY_HOP
+        and lowered not in drop
+        and lowered not in named
+    ]
 
 
 class BadGateway(AppError):
@@ -97,6 +137,8 @@ def create_app(
     app.state.migration_head = head_revision("gateway")
     app.state.metrics = Metrics("gateway")
     app.state.keys = KeyExchange()
+    app.state.rate_limits = GatewayRateLimits(RateLimiter(settings.rate_limit_storage_url))
+    app.add_middleware(RateLimitHeaders)
     install_common(app, app.state.metrics)
     app.include_router(health_router("gateway", settings.version))
     app.include_router(api_clients_router)
@@ -113,7 +155,7 @@ def create_app(
             "request": request,
             "settings": settings,
             "http": request.app.state.http,
-            "authorization": await request.app.state.keys.authorization(request),
+            "authorization": await request.app.state.rate_limits.admit(request),
             "gateway_health": gateway_health,
         }
 
@@ -123,40 +165,63 @@ def create_app(
     # The schema has no subscriptions, so no websocket either: Strawberry adds its route
     # whatever the protocols, and a handshake is refused like any other unknown path.
     graphql.routes[:] = [r for r in graphql.routes if not isinstance(r, APIWebSocketRoute)]
-    app.include_router(graphql, prefix="/graphql")
+    # Counted before Strawberry reads the body, so that every answer carries the limits.
+    app.include_router(graphql, prefix="/graphql", dependencies=[Depends(admitted)])
 
     async def passthrough(service: str, path: str, request: Request) -> Response:
-        """The services' REST APIs under the gateway's origin: `/api/indicator/v1/…`."""
+        """The services' REST APIs under the gateway's origin: `/api/indicator/v1/…`. Bodies
+        stream both ways, never held whole; every end-to-end header passes both ways."""
+        authorization = await request.app.state.rate_limits.admit(request)
         base_url = settings.service_urls().get(service)
         if base_url is None:
             raise NotFound(f"No service named '{service}'")
-        headers = forwarded_headers(
-            await request.app.state.keys.authorization(request),
-            # The services rate-limit and look for bursts by the caller's address.
-            client_address=request.client.host if request.client else None,
+        headers = end_to_end(request.headers.items(), GATEWAY_REQUEST_HEADERS)
+        headers.extend(
+            forwarded_headers(
+                authorization,
+                # The services rate-limit and look for bursts by the caller's address.
+                client_address=request.client.host if request.client else None,
+            ).items()
         )
-        headers.update(
-            {h: v for h in PASSTHROUGH_REQUEST_HEADERS if (v := request.headers.get(h)) is not None}
+        has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+        if "content-length" in request.headers:
+            headers.append(("content-length", request.headers["content-length"]))
+        http: httpx.AsyncClient = request.app.state.http
+        outgoing = http.build_request(
+            request.method,
+            f"{base_url}/{path}",
+            params=request.query_params.multi_items(),
+            content=request.stream() if has_body else None,
+            headers=headers,
         )
         try:
-            upstream = await request.app.state.http.request(
-                request.method,
-                f"{base_url}/{path}",
-                params=request.query_params,
-                content=await request.body(),
-                headers=headers,
-            )
+            upstream = await http.send(outgoing, stream=True)
         except httpx.HTTPError as exc:
             raise BadGateway(f"{service} is unreachable ({type(exc).__name__})") from exc
-        return Response(
-            content=upstream.content,
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in upstream.aiter_raw():
+                    yield chunk
+            finally:
+                await upstream.aclose()
+
+        response = StreamingResponse(
+            body(),
             status_code=upstream.status_code,
-            headers={
-                h: v
-                for h in PASSTHROUGH_RESPONSE_HEADERS
-                if (v := upstream.headers.get(h)) is not None
-            },
+            # Also when the caller went away before the body began.
+            background=BackgroundTask(upstream.aclose),
         )
+        response.raw_headers = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in end_to_end(upstream.headers.multi_items(), GATEWAY_RESPONSE_HEADERS)
+        ]
+        if "content-length" in upstream.headers:
+            # The raw bytes pass unchanged (not decoded), so the service's length stays true.
+            response.raw_headers.append(
+                (b"content-length", upstream.headers["content-length"].encode("latin-1"))
+            )
+        return response
 
     # One route per method, so that each has its own OpenAPI operation.
     for method in PASSTHROUGH_METHODS:
@@ -166,6 +231,6 @@ def create_app(
             methods=[method],
             tags=["passthrough"],
             # Besides these, whatever the service itself answers.
-            responses=responses(NotFound, BadGateway),
+            responses=responses(NotFound, BadGateway, TooManyRequests),
         )
     return app
