@@ -12,7 +12,7 @@ async def issue(stack: Stack, **fields: object) -> dict[str, object]:
     response = await stack.gateway.post(
         "/v1/api-clients",
         headers=auth(),
-        json={"name": "业务系统", "role": "integration", "jurisdiction_code": HEIHE, **fields},
+        json={"name": "业务系统", "kind": "internal_system", "jurisdiction_code": HEIHE, **fields},
     )
     assert response.status_code == 201, response.text
     return response.json()
@@ -72,7 +72,7 @@ class TestApiKeys:
         departments = await city(stack.client("indicator"), "FGW")
         body = {
             "name": "x",
-            "role": "integration",
+            "kind": "internal_system",
             "jurisdiction_code": HEIHE,
             "department_id": departments["FGW"]["id"],
         }
@@ -98,7 +98,7 @@ class TestApiKeys:
             response = await stack.gateway.post(
                 "/v1/api-clients",
                 headers=auth(jurisdictions=(HARBIN,)),
-                json={"name": f"门户{n}", "role": "portal", "jurisdiction_code": HARBIN},
+                json={"name": f"门户{n}", "kind": "portal", "jurisdiction_code": HARBIN},
             )
             assert response.status_code == 201
         mine = []
@@ -106,7 +106,7 @@ class TestApiKeys:
             response = await stack.gateway.post(
                 "/v1/api-clients",
                 headers=auth(),
-                json={"name": f"应用{n}", "role": "citizen_app", "jurisdiction_code": HEIHE},
+                json={"name": f"应用{n}", "kind": "mobile_app", "jurisdiction_code": HEIHE},
             )
             mine.append(response.json()["id"])
         first = await stack.gateway.get("/v1/api-clients", params={"limit": 2}, headers=auth())
