@@ -4,18 +4,26 @@ key → principal exchange served from memory for a busy client."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import api_clients
-from gateway.models import ApiKey, AuditLog
+from gateway.models import ApiClient, ApiKey, AuditLog
 from services.common.auth import Principal
+from services.common.db import make_engine
+from services.common.migrate import upgrade
+from tests.conftest import TEST_DATABASE_URL, _asyncpg_dsn, require_postgres
 from tests.harness import HARBIN, HEIHE, Stack, auth
 from tests.indicator.builders import city
 
@@ -454,3 +462,70 @@ class TestAudit:
         )
         assert refused.status_code == 422
         assert await audit_actions(stack) == before
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+        return
+    require_postgres()
+    name = f"govperf_gateway_keys_{uuid.uuid4().hex[:8]}"
+
+    async def run(statement: str) -> None:
+        connection = await asyncpg.connect(_asyncpg_dsn(TEST_DATABASE_URL))
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class TestMigratingOneKeyClients:
+    async def test_each_client_keeps_its_key_and_a_revoked_one_stays_revoked(
+        self, empty_url: str
+    ) -> None:
+        await asyncio.to_thread(upgrade, "gateway", empty_url, "0001")
+        engine = make_engine(empty_url)
+        live, revoked = uuid.uuid4(), uuid.uuid4()
+        codes = "'[\"231100\"]'" + ("::jsonb" if engine.dialect.name == "postgresql" else "")
+        scopes = "'[]'" + ("::jsonb" if engine.dialect.name == "postgresql" else "")
+        try:
+            async with engine.begin() as connection:
+                for id_, key_id, role, active in (
+                    (live, "aaaa11112222", "integration", True),
+                    (revoked, "bbbb11112222", "citizen_app", False),
+                ):
+                    await connection.execute(
+                        text(
+                            "INSERT INTO api_clients (id, key_id, secret_hash, name, role,"
+                            " jurisdiction_codes, department_id, scopes, active, created_at)"
+                            f" VALUES (:id, :key_id, :hash, '系统', :role, {codes}, :department,"
+                            f" {scopes}, :active, :created_at)"
+                        ),
+                        {
+                            "id": id_ if engine.dialect.name == "postgresql" else id_.hex,
+                            "key_id": key_id,
+                            "hash": "0" * 64,
+                            "role": role,
+                            "department": "dept-1" if role == "integration" else None,
+                            "active": active,
+                            "created_at": datetime(2026, 11, 1, tzinfo=UTC).replace(
+                                tzinfo=None if engine.dialect.name == "sqlite" else UTC
+                            ),
+                        },
+                    )
+            await asyncio.to_thread(upgrade, "gateway", empty_url)
+            async with AsyncSession(engine) as session:
+                clients = {c.id: c for c in (await session.scalars(select(ApiClient))).all()}
+                keys = {k.client_id: k for k in (await session.scalars(select(ApiKey))).all()}
+        finally:
+            await engine.dispose()
+        assert (clients[live].kind, clients[revoked].kind) == ("internal_system", "mobile_app")
+        assert {c.jurisdiction_code for c in clients.values()} == {HEIHE}
+        assert clients[live].department_id == "dept-1"
+        assert (keys[live].key_id, keys[live].revoked_at) == ("aaaa11112222", None)
+        assert keys[revoked].revoked_at is not None
