@@ -591,10 +591,26 @@ class KeyExchange:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._cache: OrderedDict[str, _CachedKey] = OrderedDict()
+        self._key_of_token: dict[str, str] = {}
 
     def forget(self, key_ids: Iterable[str]) -> None:
         for key_id in key_ids:
-            self._cache.pop(key_id, None)
+            self._drop(key_id)
+
+    def principal_of(self, authorization: str | None) -> Principal | None:
+        """The principal behind an Authorization header this exchange produced, from memory
+        (None for any other header): what counts a request needs no signature check."""
+        scheme, _, token = (authorization or "").partition(" ")
+        key_id = self._key_of_token.get(token) if scheme == "Bearer" else None
+        cached = self._cache.get(key_id) if key_id else None
+        if cached is None or cached.token != token:
+            return None
+        return cached.principal
+
+    def _drop(self, key_id: str) -> None:
+        cached = self._cache.pop(key_id, None)
+        if cached is not None and cached.token is not None:
+            self._key_of_token.pop(cached.token, None)
 
     async def authorization(self, request: Request) -> str | None:
         """The Authorization header to send upstream: a minted token for an API key, the
@@ -613,7 +629,7 @@ class KeyExchange:
         if not api_key_matches(secret, cached.secret_hash):
             raise Unauthorized("Unknown or revoked API key")
         if cached.expires_at is not None and cached.expires_at <= utcnow():
-            self._cache.pop(key_id, None)
+            self._drop(key_id)
             raise Unauthorized("The API key has expired")
         settings = request.app.state.settings
         if settings.jwt_jwks_url:
@@ -624,6 +640,8 @@ class KeyExchange:
         await self._touch(db, cached)
         if cached.token is None or now >= cached.token_renew_at:
             principal = cached.principal
+            if cached.token is not None:
+                self._key_of_token.pop(cached.token, None)
             cached.token = mint_token(
                 settings.jwt_secret.get_secret_value(),
                 role=principal.role,
@@ -636,6 +654,7 @@ class KeyExchange:
                 issuer=settings.jwt_issuer,
             )
             cached.token_renew_at = now + TOKEN_TTL_SECONDS - TOKEN_RENEW_BEFORE_SECONDS
+            self._key_of_token[cached.token] = key_id
         return f"Bearer {cached.token}"
 
     async def _load(
@@ -650,7 +669,7 @@ class KeyExchange:
                 )
             ).first()
         if row is None or row[0].revoked_at is not None or not row[1].active:
-            self._cache.pop(key_id, None)
+            self._drop(key_id)
             raise Unauthorized("Unknown or revoked API key")
         key, client = row
         principal = Principal(
@@ -675,10 +694,12 @@ class KeyExchange:
                 cached.last_used_at is None or previous.last_used_at > cached.last_used_at
             ):
                 cached.last_used_at = previous.last_used_at
+        elif previous is not None and previous.token is not None:
+            self._key_of_token.pop(previous.token, None)
         self._cache[key_id] = cached
         self._cache.move_to_end(key_id)
         while len(self._cache) > CACHE_MAX_KEYS:
-            self._cache.popitem(last=False)
+            self._drop(next(iter(self._cache)))
         return cached
 
     async def _touch(self, db: Database, cached: _CachedKey) -> None:

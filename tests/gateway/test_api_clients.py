@@ -414,6 +414,21 @@ class TestExchangeCache:
         monotonic.now += 2
         assert await status_with(stack, client["api_key"]) == 401
 
+    async def test_the_principal_behind_a_minted_token_is_known_without_a_signature_check(
+        self, stack: Stack, signatures: list[str]
+    ) -> None:
+        client = await register(stack, scopes=["publications:read"])
+        assert await status_with(stack, client["api_key"]) == 200
+        [token] = signatures
+        keys = stack.apps["gateway"].state.keys
+        principal = keys.principal_of(f"Bearer {token}")
+        assert principal is not None and principal.role == "portal"
+        assert principal.scopes == {"publications:read"}
+        assert keys.principal_of(auth()["authorization"]) is None
+        path = f"/v1/api-clients/{client['id']}/keys/{first_key(client)['id']}"
+        assert (await stack.gateway.delete(path, headers=auth())).status_code == 204
+        assert keys.principal_of(f"Bearer {token}") is None
+
     async def test_a_wrong_secret_for_a_cached_key_is_refused(self, stack: Stack) -> None:
         client = await register(stack)
         key = client["api_key"]
