@@ -49,10 +49,11 @@ HOP_BY_HOP = frozenset(
 )
 # What the gateway itself decides for the request upstream: the host, the credentials
 # (an API key becomes a token; it never leaves the gateway), the caller's address and the
-# request id.
+# request id; and `Expect`, which the gateway's own server already answered.
 GATEWAY_REQUEST_HEADERS = frozenset(
     {
         "host",
+        "expect",
         "authorization",
         "x-api-key",
         "forwarded",
