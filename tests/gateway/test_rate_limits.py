@@ -146,16 +146,19 @@ class TestPeople:
         assert others.status_code == 200 and standing(others)[:2] == (2, 1)
         assert anonymous.headers["ratelimit-policy"] == "9;w=60"
 
-    async def test_an_invalid_token_counts_against_the_address(
+    async def test_an_invalid_or_unread_credential_counts_against_the_address(
         self, database_urls: dict[str, str], backend: str
     ) -> None:
         async with (
             limited_stack(database_urls, backend, rate_limit_anonymous="1/minute") as stack,
             caller(stack, "198.51.100.7") as client,
         ):
-            bogus = {"authorization": "Bearer not-a-token"}
-            first = await client.get("/api/indicator/v1/departments", headers=bogus)
-            second = await client.get("/api/indicator/v1/departments", headers=bogus)
+            first = await client.get(
+                "/api/indicator/v1/departments", headers={"authorization": "Bearer not-a-token"}
+            )
+            second = await client.get(
+                "/api/indicator/v1/departments", headers={"authorization": "Basic b3RoZXI="}
+            )
         assert first.status_code == 401  # the service's answer
         assert second.status_code == 429
 
