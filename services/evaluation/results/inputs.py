@@ -140,6 +140,26 @@ def _rules(stored: CycleRulesIn) -> CycleRules:
     )
 
 
+async def upheld_adjustments(
+    session: AsyncSession, cycle_id: uuid.UUID
+) -> tuple[AdjustmentInput, ...]:
+    """Every upheld appeal's adjustment of the cycle, in appeal order."""
+    rows = await (await session.connection()).execute(
+        select(Adjustment).where(Adjustment.cycle_id == cycle_id).order_by(Adjustment.appeal_id)
+    )
+    return tuple(
+        AdjustmentInput(
+            department_id=str(a.department_id),
+            target_kind=a.target_kind,
+            target_code=a.target,
+            points=float(a.points),
+            appeal_id=a.appeal_id,
+            note=a.note,
+        )
+        for a in rows
+    )
+
+
 async def load(
     session: AsyncSession,
     cycle: Any,
@@ -263,23 +283,7 @@ async def load(
     stored_rules = CycleRulesIn.model_validate(cycle.rules or {})
     ratings = tuple(await aggregate.rating_stats(session, cycle.id, stored_rules.population_shares))
 
-    adjustments = tuple(
-        AdjustmentInput(
-            department_id=str(a.department_id),
-            target_kind=a.target_kind,
-            target_code=a.target,
-            points=float(a.points),
-            appeal_id=a.appeal_id,
-            note=a.note,
-        )
-        for a in (
-            await conn.execute(
-                select(Adjustment)
-                .where(Adjustment.cycle_id == cycle.id)
-                .order_by(Adjustment.appeal_id)
-            )
-        ).all()
-    )
+    adjustments = await upheld_adjustments(session, cycle.id)
 
     values: dict[str, dict[str, float]] = {}
     periods: dict[str, dict[str, str]] = {}

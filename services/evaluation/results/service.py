@@ -25,7 +25,7 @@ from services.common.jurisdictions import get_visible
 from services.evaluation.cycles import service as cycle_service
 from services.evaluation.engine.canonical import digest, inputs_from_json, inputs_json
 from services.evaluation.engine.cycle import score_cycle
-from services.evaluation.engine.types import AdjustmentInput, CycleOutcome
+from services.evaluation.engine.types import CycleOutcome
 from services.evaluation.models import Adjustment, Cycle, Result, ResultVersion
 from services.evaluation.ratings import quality
 from services.evaluation.results import events, freshness
@@ -213,23 +213,7 @@ async def revise(
             )
         )
     ).scalar_one()
-    adjustments = tuple(
-        AdjustmentInput(
-            department_id=str(a.department_id),
-            target_kind=a.target_kind,  # type: ignore[arg-type]
-            target_code=a.target,
-            points=float(a.points),
-            appeal_id=a.appeal_id,
-            note=a.note,
-        )
-        for a in (
-            await conn.execute(
-                select(Adjustment)
-                .where(Adjustment.cycle_id == cycle.id)
-                .order_by(Adjustment.appeal_id)
-            )
-        ).all()
-    )
+    adjustments = await cycle_inputs.upheld_adjustments(session, cycle.id)
     cycle_input = dataclasses.replace(
         inputs_from_json(latest["cycle_input"]), adjustments=adjustments
     )
