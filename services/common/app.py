@@ -27,6 +27,7 @@ from services.common.migrate import current_revision, head_revision, upgrade_asy
 from services.common.models import CommonTables
 from services.common.observability import Metrics, RequestContextMiddleware, configure_logging
 from services.common.routing import TransactionalRoute, purge_expired_idempotency_keys
+from services.common.scheduler import PeriodicJob, Scheduler
 from services.common.settings import ComponentSettings
 
 
@@ -44,6 +45,8 @@ class ServiceDefinition:
     event_handlers: Mapping[str, EventHandler] = field(default_factory=dict)
     # Sibling services that receive this service's events: {"feedback": ("publication.*",)}.
     sibling_subscribers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Rounds of work the service does by itself (services/common/scheduler.py).
+    periodic_jobs: Sequence[PeriodicJob] = field(default_factory=tuple)
 
 
 async def readiness(app: FastAPI, component: str) -> dict[str, Any]:
@@ -136,6 +139,11 @@ def build_service_app(
         await dispatcher.ensure_siblings()
         if settings.dispatcher_enabled:
             dispatcher.start()
+        scheduler = app.state.scheduler = Scheduler(
+            definition.name, db, definition.periodic_jobs, settings.scheduler_interval_seconds
+        )
+        if settings.scheduler_enabled:
+            scheduler.start()
         purge = asyncio.create_task(
             _purge_idempotency_keys(db, definition.tables.idempotency),
             name=f"{definition.name}-idempotency-purge",
@@ -146,6 +154,7 @@ def build_service_app(
         finally:
             purge.cancel()
             await asyncio.gather(purge, return_exceptions=True)
+            await scheduler.stop()
             await dispatcher.stop()
             if http_client is None:
                 await http.aclose()

@@ -82,6 +82,9 @@ class ComponentSettings(BaseSettings):
     webhook_allow_private_targets: bool = False
     webhook_allowed_hosts: list[str] = []
     dispatcher_enabled: bool = True
+    # Periodic jobs (scheduled publications, overdue tasks): on, every this many seconds.
+    scheduler_enabled: bool = True
+    scheduler_interval_seconds: float = 30.0
 
     def service_urls(self) -> dict[str, str]:
         return {name: getattr(self, f"{name}_url").rstrip("/") for name in SERVICES}
