@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
 from services.common.db import Database, upsert_insert, utcnow
+from services.common.privacy import scrub
 from services.common.ratelimit import RateLimiter
 from services.evaluation.models import (
     Cycle,
@@ -45,7 +46,6 @@ from services.evaluation.models import (
     Rating,
     RatingScore,
 )
-from services.evaluation.privacy import scrub
 from services.evaluation.ratings.schemas import RatingIn, RatingResult
 
 META_TTL_SECONDS = 30.0

@@ -22,10 +22,10 @@ from services.common.db import new_id, utcnow
 from services.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.common.jurisdictions import scoped
 from services.common.pagination import PageParams, paginate
+from services.common.privacy import scrub
 from services.evaluation.cycles import service as cycle_service
 from services.evaluation.groups.schemas import SCORECARD_KINDS
 from services.evaluation.models import Assignment, Cycle, EvaluatorGroup, Scorecard
-from services.evaluation.privacy import scrub
 from services.evaluation.scorecards import schemas
 
 ASSIGNABLE_STATUSES = ("draft", "open")

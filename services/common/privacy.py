@@ -1,4 +1,5 @@
-"""Personal data kept out of stored free text: phone numbers, PRC ID numbers, e-mail addresses.
+"""Personal data kept out of stored and published free text: phone numbers, PRC ID numbers,
+e-mail addresses. Every service that stores or publishes free text calls `scrub`.
 
 `scrub` is pure and runs before anything is written (scorecard comments, citizen ratings).
 Matching happens on a copy whose full-width digits, plus signs, hyphens and spaces (as

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.evaluation.privacy import scrub
+from services.common.privacy import scrub
 
 
 class TestMobiles:
