@@ -14,6 +14,7 @@ import httpx
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -93,12 +94,24 @@ class MaskUnexpectedErrors(MaskErrors):
         return masked
 
 
+def limit_rules(settings: Settings) -> list[Any]:
+    """The depth and alias limits' validation rules, built once per schema.
+
+    The limiters build a new rule class each time they are constructed, and the validation
+    cache is keyed by the rules: a limiter built per operation made every operation a cache
+    miss, validated from scratch."""
+    depth = QueryDepthLimiter(max_depth=settings.graphql_max_depth)
+    aliases = MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases)
+    return [*depth.validation_rules, *aliases.validation_rules]
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    # Factories, not instances: Strawberry builds fresh extensions for each operation.
+    # Factories, not instances: Strawberry builds fresh extensions for each operation (an
+    # instance keeps the operation it is running). What they share is built here, once.
+    rules = limit_rules(settings)
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         lambda: MaskUnexpectedErrors(
             should_mask_error=_should_mask,
             error_message="Unexpected error; quote the request id when reporting it.",

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from strawberry.schema import schema as strawberry_schema
 
 from gateway.settings import Settings
 from govperf.components import create_app
@@ -136,3 +137,22 @@ class TestIntrospection:
                 "the field '__schema'."
             )
         assert plain["data"] == {"__typename": "Query"}
+
+
+class TestValidationCache:
+    async def test_the_same_query_again_is_not_validated_again(self, stack: Stack) -> None:
+        """The limits are checked on the first answer; the second comes from the cache."""
+        calls: list[int] = []
+        original = strawberry_schema.validate
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            return original(*args, **kwargs)
+
+        query = indicator_tree(2).replace("01a23333", "01a23334")  # a text no test sent before
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(strawberry_schema, "validate", counting)
+            first = await graphql(stack.gateway, query)
+            second = await graphql(stack.gateway, query)
+        assert first == second
+        assert len(calls) == 1
