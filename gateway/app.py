@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.routing import APIWebSocketRoute
 from httpx_aiohttp import HttpxAiohttpClient
 from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect
 from strawberry.fastapi import GraphQLRouter
 
 from gateway.api_clients import KeyExchange
@@ -67,6 +68,20 @@ GATEWAY_REQUEST_HEADERS = frozenset(
 GATEWAY_RESPONSE_HEADERS = frozenset(
     {"x-request-id", "ratelimit", "ratelimit-policy", "set-cookie"}
 )
+
+
+CLIENT_CLOSED_REQUEST = 499
+
+
+def caller_went_away(exc: BaseException) -> bool:
+    """Whether the caller hung up while its body was streaming upstream (the transport may
+    wrap the disconnect in an error of its own)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ClientDisconnect):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def end_to_end(fields: list[tuple[str, str]], drop: frozenset[str]) -> list[tuple[str, str]]:
@@ -197,8 +212,14 @@ def create_app(
         )
         try:
             upstream = await http.send(outgoing, stream=True)
-        except httpx.HTTPError as exc:
-            raise BadGateway(f"{service} is unreachable ({type(exc).__name__})") from exc
+        except Exception as exc:
+            if caller_went_away(exc):
+                # Nobody is left to answer; the access log says so with nginx's 499.
+                log.info("caller_went_away", service=service, path=path)
+                return Response(status_code=CLIENT_CLOSED_REQUEST)
+            if isinstance(exc, httpx.HTTPError):
+                raise BadGateway(f"{service} is unreachable ({type(exc).__name__})") from exc
+            raise
 
         async def body() -> AsyncIterator[bytes]:
             try:

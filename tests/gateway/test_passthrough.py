@@ -340,3 +340,59 @@ class TestThroughTheStack:
         response = await stack.gateway.get("/api/feedback/v1/reports", headers=auth())
         assert response.status_code == 502
         assert response.json()["code"] == "bad-gateway"
+
+
+class TestCallerGoesAway:
+    async def test_a_caller_that_hangs_up_mid_upload_is_no_server_error(
+        self, database_urls: dict[str, str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Half a body, then the caller is gone: the call upstream ends, nothing is answered
+        and nothing is logged as the gateway's own failure."""
+        service = StandInService()
+        upstream = httpx.AsyncClient(
+            mounts={"http://indicator.test": httpx.ASGITransport(app=service)}
+        )
+        app = create_app(
+            "gateway",
+            gateway_settings("http://indicator.test", database_urls["gateway"]),
+            http_client=upstream,
+        )
+        messages = [
+            {"type": "http.request", "body": b"x" * CHUNK, "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop(0)
+            await asyncio.sleep(3600)
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/api/indicator/v1/upload",
+            "raw_path": b"/api/indicator/v1/upload",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"gateway.test"),
+                (b"content-length", str(10 * CHUNK).encode()),
+                *[(k.encode(), v.encode()) for k, v in auth().items()],
+            ],
+            "client": ("203.0.113.9", 4000),
+            "server": ("gateway.test", 80),
+        }
+        async with upstream, lifespan_of(app):
+            await asyncio.wait_for(app(scope, receive, send), timeout=30)
+        logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+        assert [e for e in logged if e.get("level") == "error"] == []
+        assert [e["status"] for e in logged if e.get("event") == "request"] == [499]
+        assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [499]
