@@ -8,6 +8,7 @@ every operation is checked against.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import httpx
@@ -94,11 +95,25 @@ class MaskUnexpectedErrors(MaskErrors):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema for these settings' limits; built once per process for each set of limits
+    (a schema holds no request state: its extensions are made afresh for each operation)."""
+    return _schema(
+        max_depth=settings.graphql_max_depth,
+        max_tokens=settings.graphql_max_tokens,
+        max_aliases=settings.graphql_max_aliases,
+        introspection=settings.introspection_allowed,
+    )
+
+
+@functools.cache
+def _schema(
+    *, max_depth: int, max_tokens: int, max_aliases: int, introspection: bool
+) -> strawberry.Schema:
     # Factories, not instances: Strawberry builds fresh extensions for each operation.
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         lambda: MaskUnexpectedErrors(
             should_mask_error=_should_mask,
             error_message="Unexpected error; quote the request id when reporting it.",
@@ -106,6 +121,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
-    if not settings.introspection_allowed:
+    if not introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
