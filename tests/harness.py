@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import fastapi.dependencies.models
 import httpx
 
 from govperf.components import SERVICES, create_app, settings_class
@@ -81,6 +82,21 @@ class AppRouter(httpx.AsyncBaseTransport):
         if transport is None:
             raise httpx.ConnectError(f"nothing listens at {origin}", request=request)
         return await transport.handle_async_request(request)
+
+
+def release_apps() -> None:
+    """Let go of the apps of tests that have ended.
+
+    FastAPI memoises, per callable, whether a route's endpoint or dependency is a coroutine
+    or a generator (LRU caches of 4,096 entries). The endpoints an app defines inside its
+    factory (health, GraphQL context, passthrough) are new callables for every app, so the
+    caches keep hundreds of finished stacks alive: the process grows past a gigabyte and
+    each full garbage collection walks all of it. Forgetting the answers costs nothing (an
+    app asks again, once per callable)."""
+    for value in vars(fastapi.dependencies.models).values():
+        cache_clear = getattr(value, "cache_clear", None)
+        if callable(cache_clear):
+            cache_clear()
 
 
 # Fast, compressed webhook timings so delivery, retries and leases play out within a test.

@@ -8,6 +8,7 @@ every operation is checked against.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import httpx
@@ -94,24 +95,38 @@ class MaskUnexpectedErrors(MaskErrors):
         return masked
 
 
-def limit_rules(settings: Settings) -> list[Any]:
+def limit_rules(max_depth: int, max_aliases: int) -> list[Any]:
     """The depth and alias limits' validation rules, built once per schema.
 
     The limiters build a new rule class each time they are constructed, and the validation
     cache is keyed by the rules: a limiter built per operation made every operation a cache
     miss, validated from scratch."""
-    depth = QueryDepthLimiter(max_depth=settings.graphql_max_depth)
-    aliases = MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases)
+    depth = QueryDepthLimiter(max_depth=max_depth)
+    aliases = MaxAliasesLimiter(max_alias_count=max_aliases)
     return [*depth.validation_rules, *aliases.validation_rules]
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema for these settings' limits; built once per process for each set of limits
+    (a schema holds no request state: its extensions are made afresh for each operation)."""
+    return _schema(
+        max_depth=settings.graphql_max_depth,
+        max_tokens=settings.graphql_max_tokens,
+        max_aliases=settings.graphql_max_aliases,
+        introspection=settings.introspection_allowed,
+    )
+
+
+@functools.cache
+def _schema(
+    *, max_depth: int, max_tokens: int, max_aliases: int, introspection: bool
+) -> strawberry.Schema:
     # Factories, not instances: Strawberry builds fresh extensions for each operation (an
     # instance keeps the operation it is running). What they share is built here, once.
-    rules = limit_rules(settings)
+    rules = limit_rules(max_depth, max_aliases)
     extensions: list[Any] = [
         lambda: AddValidationRules(rules),
-        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: MaskUnexpectedErrors(
             should_mask_error=_should_mask,
             error_message="Unexpected error; quote the request id when reporting it.",
@@ -119,6 +134,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
-    if not settings.introspection_allowed:
+    if not introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)

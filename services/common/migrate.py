@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -40,7 +41,10 @@ async def upgrade_async(component: str, database_url: str, revision: str = "head
     await asyncio.to_thread(upgrade, component, database_url, revision)
 
 
+@functools.cache
 def head_revision(component: str) -> str | None:
+    """The newest revision of the component's scripts: read once per process (the scan of
+    the scripts costs more than building an app), as the scripts do not change under it."""
     return ScriptDirectory.from_config(alembic_config(component)).get_current_head()
 
 
