@@ -40,22 +40,43 @@ IdempotencyKey = COMMON.idempotency
 class CitizenFeedback(IdMixin, JurisdictionMixin, TimestampMixin, Base):
     """What a member of the public said about a department or a published result.
 
-    No personal data is kept: no name, no contact, no device id.
+    No personal data is kept: no name, no contact, no device id. The citizen's token is
+    kept only as a keyed hash (`token_hash`): with it the citizen reads the answer and says
+    whether the problem was resolved; "not resolved" reopens the feedback.
     """
 
     __tablename__ = "citizen_feedback"
     __table_args__ = (
-        CheckConstraint("status IN ('received', 'answered')", name="status"),
+        CheckConstraint(
+            "status IN ('received', 'answered', 'resolved', 'reopened')", name="status"
+        ),
         CheckConstraint("kind IN ('comment', 'suggestion', 'complaint', 'praise')", name="kind"),
+        CheckConstraint(
+            "resolution IS NULL OR resolution IN ('resolved', 'not_resolved')", name="resolution"
+        ),
+        Index("ix_citizen_feedback_department", "department_id", "created_at"),
     )
 
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     publication_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     department_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The department that must answer (from the request, or the department code's results).
+    department_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="received", index=True)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The first answer's time: the response rate measures it against `respond_by`.
+    first_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The citizen's last word on the answer, and when it was said.
+    resolution: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    resolution_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolution_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reopen_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The rectification task spawned from it, once one is.
+    task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
 class PublishedItem(Base):
@@ -251,3 +272,51 @@ class Appeal(IdMixin, JurisdictionMixin, Base):
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+RESULTS_USE_KINDS = (
+    "commendation",
+    "budget_adjustment",
+    "accountability_interview",
+    "training",
+    "personnel_decision",
+)
+
+
+class ResultsUse(IdMixin, JurisdictionMixin, TimestampMixin, Base):
+    """How the office used one department's result of one cycle: what turns "results were
+    not applied" into something counted."""
+
+    __tablename__ = "results_uses"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", RESULTS_USE_KINDS), name="kind"),
+        Index("ix_results_uses_cycle_department", "cycle_id", "department_id"),
+    )
+
+    cycle_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    result_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    department_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    department_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    decided_on: Mapped[date] = mapped_column(Date, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    # The decision's document number or link, when there is one.
+    reference: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class DepartmentMetrics(Base):
+    """The last numbers `department_metrics.computed` announced for a department and cycle:
+    the periodic job emits again only when they change."""
+
+    __tablename__ = "department_metrics"
+    __table_args__ = (Index("ix_department_metrics_jurisdiction", "jurisdiction_code"),)
+
+    cycle_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    department_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    jurisdiction_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    department_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    # sha256 of the announced numbers: one conditional UPDATE decides who announces a change.
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    numbers: Mapped[dict[str, Any]] = mapped_column(PortableJSON, nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
