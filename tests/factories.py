@@ -402,3 +402,25 @@ async def create_api_client(
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def submit_department_feedback(
+    client: httpx.AsyncClient,
+    *,
+    jurisdiction: str = HEIHE,
+    department: dict[str, Any],
+    text: str = "窗口排队太久",
+) -> dict[str, Any]:
+    """Citizen feedback about one department (a record of `create_department`)."""
+    response = await client.post(
+        "/v1/citizen-feedback",
+        json={
+            "jurisdiction_code": jurisdiction,
+            "kind": "complaint",
+            "text": text,
+            "department_id": department["id"],
+            "department_code": department["code"],
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()

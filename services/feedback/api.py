@@ -104,8 +104,10 @@ async def list_feedback(
     jurisdiction: str | None = None,
     status: schemas.FeedbackStatus | None = None,
     department_code: str | None = None,
+    department_id: uuid.UUID | None = None,
 ) -> Page[schemas.CitizenFeedback]:
-    """Feedback received in your jurisdictions (a department: its own), oldest first."""
+    """Feedback received in your jurisdictions (a department: its own, and 403 for naming
+    another department's id), oldest first."""
     rows, next_cursor = await feedback_service.list_feedback(
         session,
         principal,
@@ -113,6 +115,7 @@ async def list_feedback(
         jurisdiction=jurisdiction,
         status=status,
         department_code=department_code,
+        department_id=department_id,
     )
     return Page(
         items=[schemas.CitizenFeedback.model_validate(r) for r in rows], next_cursor=next_cursor

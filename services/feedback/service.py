@@ -198,11 +198,16 @@ async def list_feedback(
     jurisdiction: str | None = None,
     status: str | None = None,
     department_code: str | None = None,
+    department_id: uuid.UUID | None = None,
 ) -> tuple[list[CitizenFeedback], str | None]:
     """The office's jurisdictions' feedback, or a department's own, oldest first."""
     stmt = scoped(select(CitizenFeedback), CitizenFeedback, principal)
     if _department_only(principal):
+        if department_id is not None and str(department_id) != str(principal.department_id):
+            raise Forbidden("A department reads its own feedback only")
         stmt = stmt.where(CitizenFeedback.department_id == _uuid_or_none(principal.department_id))
+    if department_id is not None:
+        stmt = stmt.where(CitizenFeedback.department_id == department_id)
     if jurisdiction is not None:
         stmt = stmt.where(CitizenFeedback.jurisdiction_code == jurisdiction)
     if status is not None:

@@ -185,6 +185,10 @@ class TestDepartments:
         assert [f["id"] for f in listed.json()["items"]] == [mine["id"]]
         hidden = await client.get(f"/v1/citizen-feedback/{theirs['id']}", headers=officer())
         assert hidden.status_code == 404
+        named = await client.get(
+            "/v1/citizen-feedback", params={"department_id": DEPARTMENT_B}, headers=officer()
+        )
+        assert named.status_code == 403
         office = await client.get("/v1/citizen-feedback", headers=auth())
         assert {f["id"] for f in office.json()["items"]} == {mine["id"], theirs["id"]}
 

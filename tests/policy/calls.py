@@ -324,6 +324,22 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("feedback", "POST /v1/citizen-feedback/{feedback_id}/answer"): Recipe(
         body=lambda c: {"answer": "已整改"}
     ),
+    ("feedback", "GET /v1/citizen-feedback"): Recipe(
+        query=lambda c: {"department_id": c.department_a["id"]}
+    ),
+    ("feedback", "GET /v1/citizen-feedback/summary"): Recipe(
+        query=lambda c: {
+            "department": c.department_a["id"],
+            "period": str(YEAR),
+            "jurisdiction": c.jurisdiction,
+        }
+    ),
+    ("feedback", "POST /v1/citizen-feedback/{feedback_id}/resolution"): Recipe(
+        body=lambda c: {"resolved": False}
+    ),
+    ("feedback", "POST /v1/citizen-feedback/{feedback_id}/task"): Recipe(
+        body=lambda c: {"title": "群众反馈整改"}
+    ),
     # every service: webhooks
     (ANY, "POST /v1/webhooks/inbox"): Recipe(body=lambda c: {"type": "x", "data": {}}),
     (ANY, "POST /v1/webhooks/subscriptions"): Recipe(

@@ -451,8 +451,8 @@ async def seed_city(stack: Stack, jurisdiction: str) -> City:
     records["published_publication"] = await factories.create_publication(
         disclosure, jurisdiction=jurisdiction, publish=True
     )
-    records["feedback"] = await factories.submit_feedback(
-        stack.client("feedback"), jurisdiction=jurisdiction
+    records["feedback"] = await factories.submit_department_feedback(
+        stack.client("feedback"), jurisdiction=jurisdiction, department=records["department"]
     )
     records["api_client"] = await factories.create_api_client(
         stack.gateway, jurisdiction=jurisdiction, role="portal"
