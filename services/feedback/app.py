@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import httpx
 from fastapi import FastAPI
 
@@ -9,12 +11,16 @@ from services.common.app import ServiceDefinition, build_service_app
 from services.feedback import events
 from services.feedback.api import router as citizen_feedback_router
 from services.feedback.models import COMMON
+from services.feedback.reports import service as report_service
+from services.feedback.reports.api import router as reports_router
 from services.feedback.settings import Settings
 from services.feedback.tasks.api import router as tasks_router
 
-# Event type → handler, for the events siblings deliver to this service's inbox.
+# Event type → handler, for the events siblings deliver to this service's inbox (the
+# results handlers take their thresholds from the settings: see create_app).
 EVENT_HANDLERS = {
     **events.HANDLERS,
+    **report_service.handlers(report_service.ReportRules()),
 }
 
 DEFINITION = ServiceDefinition(
@@ -23,6 +29,7 @@ DEFINITION = ServiceDefinition(
     description="Feedback reports, rectification tasks, appeals and citizen feedback.",
     tables=COMMON,
     routers=(
+        reports_router,
         tasks_router,
         citizen_feedback_router,
     ),
@@ -34,4 +41,12 @@ DEFINITION = ServiceDefinition(
 def create_app(
     settings: Settings | None = None, *, http_client: httpx.AsyncClient | None = None
 ) -> FastAPI:
-    return build_service_app(DEFINITION, settings or Settings(), http_client=http_client)
+    settings = settings or Settings()
+    definition = dataclasses.replace(
+        DEFINITION,
+        event_handlers={
+            **DEFINITION.event_handlers,
+            **report_service.handlers(report_service.ReportRules.of(settings)),
+        },
+    )
+    return build_service_app(definition, settings, http_client=http_client)

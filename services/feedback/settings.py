@@ -24,3 +24,18 @@ class Settings(ComponentSettings):
     citizen_feedback_task_days: int = 30
     # How often department metrics are recomputed (and announced when they changed).
     metrics_interval_seconds: float = 3600
+
+    # Rectification tasks from results: every weakest indicator whose achievement (points
+    # of its weight, 0–1) is below the first threshold, every weakest dimension scored below
+    # the second (0–100), and every veto get a task, due this many days after the result.
+    task_achievement_threshold: float = 0.6
+    task_satisfaction_threshold: float = 70.0
+    task_deadline_days: int = 90
+    # Sample citizen comments a feedback report quotes (scrubbed), at most.
+    report_sample_comments: int = 3
+    # Overdue tasks (past their deadline, not verified) rise one escalation level after each
+    # of these numbers of days overdue; the owner department is reminded this many days
+    # before a deadline; how often the job runs (the component's interval when unset).
+    task_escalation_days: list[int] = [7, 30]
+    task_reminder_days: int = 7
+    task_deadlines_interval_seconds: float | None = None

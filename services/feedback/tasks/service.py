@@ -104,7 +104,7 @@ class UnknownOrigin(Unprocessable):
 # --- who may ------------------------------------------------------------------------------
 
 
-def _department_of(principal: Principal) -> uuid.UUID | None:
+def department_of(principal: Principal) -> uuid.UUID | None:
     if principal.role != "department" or not principal.department_id:
         return None
     try:
@@ -118,14 +118,14 @@ def may_read(principal: Principal, task: Any) -> bool:
         return False
     if principal.role == "admin":
         return True
-    return principal.role == "department" and _department_of(principal) == task.department_id
+    return principal.role == "department" and department_of(principal) == task.department_id
 
 
 def require_department(principal: Principal, task: Any, what: str) -> None:
     """The owner department's own work: the office may not do it in its place."""
     if principal.role == "admin":
         raise NotTheDepartment(f"The office cannot {what}: it is the department's to do")
-    if _department_of(principal) != task.department_id:
+    if department_of(principal) != task.department_id:
         raise NotTheDepartment(f"Only department {task.department_code} may {what}")
 
 
@@ -562,7 +562,7 @@ async def list_tasks(
     T = RectificationTask
     stmt = scoped(select(T), T, principal)
     if principal.role != "admin":
-        stmt = stmt.where(T.department_id == (_department_of(principal) or uuid.UUID(int=0)))
+        stmt = stmt.where(T.department_id == (department_of(principal) or uuid.UUID(int=0)))
     if jurisdiction is not None:
         stmt = stmt.where(T.jurisdiction_code == jurisdiction)
     if cycle_id is not None:
