@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.common.app import ServiceDefinition, build_service_app
 from services.feedback import events
 from services.feedback.api import router as citizen_feedback_router
+from services.feedback.appeals.api import router as appeals_router
 from services.feedback.models import COMMON
 from services.feedback.reports import service as report_service
 from services.feedback.reports.api import router as reports_router
@@ -31,6 +32,7 @@ DEFINITION = ServiceDefinition(
     routers=(
         reports_router,
         tasks_router,
+        appeals_router,
         citizen_feedback_router,
     ),
     event_handlers=EVENT_HANDLERS,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from services.common.auth import CurrentPrincipal
+from services.common.auth import Principal, require_role
 from services.common.errors import Unauthorized, responses
 from services.common.pagination import Page, PageParamsDep, page_of
 from services.common.routing import SessionDep, TransactionalRoute
@@ -14,6 +15,7 @@ from services.feedback.reports import schemas
 from services.feedback.reports import service as report_service
 from services.feedback.tasks.schemas import Task
 
+OfficeOrDepartment = Annotated[Principal, Depends(require_role("admin", "department"))]
 router = APIRouter(
     prefix="/v1/feedback-reports", tags=["feedback reports"], route_class=TransactionalRoute
 )
@@ -22,7 +24,7 @@ router = APIRouter(
 @router.get("", response_model=Page[schemas.Report], responses=responses(Unauthorized))
 async def list_reports(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: OfficeOrDepartment,
     page: PageParamsDep,
     jurisdiction: str | None = None,
     cycle_id: uuid.UUID | None = None,
@@ -46,7 +48,7 @@ async def list_reports(
     responses=responses(Unauthorized, report_service.ReportNotFound),
 )
 async def get_report(
-    session: SessionDep, principal: CurrentPrincipal, report_id: uuid.UUID
+    session: SessionDep, principal: OfficeOrDepartment, report_id: uuid.UUID
 ) -> schemas.ReportDetail:
     """The report with the rectification items it asks the department to answer."""
     report = await report_service.get_report(session, principal, report_id)

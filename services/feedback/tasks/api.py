@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
-from services.common.auth import AdminOnly, CurrentPrincipal
+from services.common.auth import AdminOnly, Principal, require_role
 from services.common.db import utcnow
 from services.common.errors import Forbidden, NotFound, Unauthorized, responses
 from services.common.pagination import Page, PageParamsDep, page_of
@@ -18,6 +18,8 @@ from services.feedback.tasks import service as task_service
 router = APIRouter(
     prefix="/v1/rectification-tasks", tags=["rectification tasks"], route_class=TransactionalRoute
 )
+# The office and departments; a department reaches its own tasks only.
+OfficeOrDepartment = Annotated[Principal, Depends(require_role("admin", "department"))]
 DEPARTMENT_WORK = (
     Unauthorized,
     task_service.NotTheDepartment,
@@ -51,7 +53,7 @@ async def create_task(
 @router.get("", response_model=Page[schemas.Task], responses=responses(Unauthorized))
 async def list_tasks(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: OfficeOrDepartment,
     page: PageParamsDep,
     jurisdiction: str | None = None,
     cycle_id: uuid.UUID | None = None,
@@ -83,7 +85,7 @@ async def list_tasks(
     responses=responses(Unauthorized, task_service.TaskNotFound),
 )
 async def get_task(
-    session: SessionDep, principal: CurrentPrincipal, task_id: uuid.UUID
+    session: SessionDep, principal: OfficeOrDepartment, task_id: uuid.UUID
 ) -> schemas.TaskDetail:
     """The task with its milestones, evidence and status history."""
     task = await task_service.get_task(session, principal, task_id)
@@ -98,7 +100,7 @@ async def get_task(
     ),
 )
 async def update_task(
-    session: SessionDep, principal: CurrentPrincipal, task_id: uuid.UUID, body: schemas.TaskUpdate
+    session: SessionDep, principal: AdminOnly, task_id: uuid.UUID, body: schemas.TaskUpdate
 ) -> schemas.TaskDetail:
     """The office changes the title, description or deadline."""
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
@@ -110,7 +112,7 @@ async def update_task(
     "/{task_id}/plan", response_model=schemas.TaskDetail, responses=responses(*DEPARTMENT_WORK)
 )
 async def write_plan(
-    session: SessionDep, principal: CurrentPrincipal, task_id: uuid.UUID, body: schemas.PlanWrite
+    session: SessionDep, principal: OfficeOrDepartment, task_id: uuid.UUID, body: schemas.PlanWrite
 ) -> schemas.TaskDetail:
     """The department writes (or rewrites) its plan; an open task becomes planned."""
     task = await task_service.write_plan(session, principal, task_id, body.plan)
@@ -123,7 +125,10 @@ async def write_plan(
     responses=responses(*DEPARTMENT_WORK, task_service.ProgressFromMilestones),
 )
 async def set_progress(
-    session: SessionDep, principal: CurrentPrincipal, task_id: uuid.UUID, body: schemas.ProgressSet
+    session: SessionDep,
+    principal: OfficeOrDepartment,
+    task_id: uuid.UUID,
+    body: schemas.ProgressSet,
 ) -> schemas.TaskDetail:
     """The department reports its progress (a task with milestones takes it from them)."""
     task = await task_service.set_progress(session, principal, task_id, body.progress, body.note)
@@ -145,7 +150,7 @@ async def set_progress(
 )
 async def change_status(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: OfficeOrDepartment,
     task_id: uuid.UUID,
     body: schemas.StatusChange,
 ) -> schemas.TaskDetail:
@@ -165,7 +170,7 @@ async def change_status(
 )
 async def add_milestone(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: OfficeOrDepartment,
     task_id: uuid.UUID,
     body: schemas.MilestoneCreate,
 ) -> schemas.TaskDetail:
@@ -181,7 +186,7 @@ async def add_milestone(
 )
 async def update_milestone(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: OfficeOrDepartment,
     task_id: uuid.UUID,
     milestone_id: uuid.UUID,
     body: schemas.MilestoneUpdate,
@@ -199,7 +204,7 @@ async def update_milestone(
 )
 async def add_evidence(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: OfficeOrDepartment,
     task_id: uuid.UUID,
     body: schemas.EvidenceCreate,
 ) -> schemas.TaskDetail:

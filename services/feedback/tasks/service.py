@@ -328,16 +328,17 @@ async def change_status(
             status_now=task.status,
         )
     sources, who = rule
-    if who == "office":
-        require_office(principal, task, f"mark a task {to_status}")
-    else:
-        require_department(principal, task, f"move its task to {to_status}")
+    # The step itself first: whoever may see the task may know it cannot take that step.
     if task.status not in sources:
         raise InvalidTaskTransition(
             f"A {task.status} task cannot become {to_status}"
             f" (only a {' or '.join(sources)} one can)",
             status_now=task.status,
         )
+    if who == "office":
+        require_office(principal, task, f"mark a task {to_status}")
+    else:
+        require_department(principal, task, f"move its task to {to_status}")
     if to_status == "returned" and not (reason or "").strip():
         raise ReasonRequired("Returning a task needs the reason the department must address")
     if to_status == "planned" and not (task.plan or "").strip():
