@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from services.common.app import ServiceDefinition, build_service_app
-from services.feedback import events
+from services.feedback import events, scheduler
 from services.feedback.api import router as citizen_feedback_router
 from services.feedback.appeals.api import router as appeals_router
 from services.feedback.models import COMMON
@@ -50,5 +50,6 @@ def create_app(
             **DEFINITION.event_handlers,
             **report_service.handlers(report_service.ReportRules.of(settings)),
         },
+        periodic_jobs=(*DEFINITION.periodic_jobs, scheduler.deadlines_job(settings)),
     )
     return build_service_app(definition, settings, http_client=http_client)
