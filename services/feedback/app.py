@@ -11,11 +11,14 @@ from services.common.app import ServiceDefinition, build_service_app
 from services.feedback import events, scheduler
 from services.feedback.api import router as citizen_feedback_router
 from services.feedback.appeals.api import router as appeals_router
+from services.feedback.metrics import service as metrics_service
+from services.feedback.metrics.api import router as metrics_router
 from services.feedback.models import COMMON
 from services.feedback.reports import service as report_service
 from services.feedback.reports.api import router as reports_router
 from services.feedback.settings import Settings
 from services.feedback.tasks.api import router as tasks_router
+from services.feedback.uses.api import router as results_uses_router
 
 # Event type → handler, for the events siblings deliver to this service's inbox (the
 # results handlers take their thresholds from the settings: see create_app).
@@ -34,9 +37,12 @@ DEFINITION = ServiceDefinition(
         tasks_router,
         appeals_router,
         citizen_feedback_router,
+        results_uses_router,
+        metrics_router,
     ),
     event_handlers=EVENT_HANDLERS,
     sibling_subscribers=events.SIBLING_SUBSCRIBERS,
+    periodic_jobs=(metrics_service.METRICS_JOB,),
 )
 
 

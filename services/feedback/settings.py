@@ -22,8 +22,6 @@ class Settings(ComponentSettings):
     # due this many days later.
     citizen_feedback_reopen_spawns_task: bool = False
     citizen_feedback_task_days: int = 30
-    # How often department metrics are recomputed (and announced when they changed).
-    metrics_interval_seconds: float = 3600
 
     # Rectification tasks from results: every weakest indicator whose achievement (points
     # of its weight, 0–1) is below the first threshold, every weakest dimension scored below
