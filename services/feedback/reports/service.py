@@ -345,7 +345,10 @@ async def list_reports(
     R = FeedbackReport
     stmt = scoped(select(R), R, principal)
     if principal.role != "admin":
-        stmt = stmt.where(R.department_id == (_own_department(principal) or uuid.UUID(int=0)))
+        own = _own_department(principal)
+        if department_id is not None and department_id != own:
+            raise task_service.NotTheDepartment("A department lists its own reports only")
+        stmt = stmt.where(R.department_id == (own or uuid.UUID(int=0)))
     if jurisdiction is not None:
         stmt = stmt.where(R.jurisdiction_code == jurisdiction)
     if cycle_id is not None:

@@ -563,7 +563,10 @@ async def list_tasks(
     T = RectificationTask
     stmt = scoped(select(T), T, principal)
     if principal.role != "admin":
-        stmt = stmt.where(T.department_id == (department_of(principal) or uuid.UUID(int=0)))
+        own = department_of(principal)
+        if department_id is not None and department_id != own:
+            raise NotTheDepartment("A department lists its own tasks only")
+        stmt = stmt.where(T.department_id == (own or uuid.UUID(int=0)))
     if jurisdiction is not None:
         stmt = stmt.where(T.jurisdiction_code == jurisdiction)
     if cycle_id is not None:
