@@ -340,6 +340,32 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("feedback", "POST /v1/citizen-feedback/{feedback_id}/task"): Recipe(
         body=lambda c: {"title": "群众反馈整改"}
     ),
+    ("feedback", "POST /v1/results-uses"): Recipe(
+        body=lambda c: {
+            "jurisdiction_code": c.jurisdiction,
+            "cycle_id": c.records["feedback_cycle"]["id"],
+            "department_id": c.department_a["id"],
+            "kind": "training",
+            "decided_on": f"{YEAR}-12-20",
+            "description": "组织专题培训",
+        }
+    ),
+    ("feedback", "GET /v1/results-uses"): Recipe(
+        query=lambda c: {"department_id": c.department_a["id"]}
+    ),
+    ("feedback", "GET /v1/results-uses/summary"): Recipe(
+        query=lambda c: {"cycle_id": c.records["feedback_cycle"]["id"]}
+    ),
+    ("feedback", "GET /v1/results-uses/{use_id}"): Recipe(params={"use_id": "results_use"}),
+    ("feedback", "GET /v1/metrics"): Recipe(
+        query=lambda c: {
+            "cycle_id": c.records["feedback_cycle"]["id"],
+            "department_id": c.department_a["id"],
+        }
+    ),
+    ("feedback", "PATCH /v1/results-uses/{use_id}"): Recipe(
+        params={"use_id": "results_use"}, body=lambda c: {"reference": "黑政办〔2026〕13号"}
+    ),
     # every service: webhooks
     (ANY, "POST /v1/webhooks/inbox"): Recipe(body=lambda c: {"type": "x", "data": {}}),
     (ANY, "POST /v1/webhooks/subscriptions"): Recipe(

@@ -454,6 +454,17 @@ async def seed_city(stack: Stack, jurisdiction: str) -> City:
     records["feedback"] = await factories.submit_department_feedback(
         stack.client("feedback"), jurisdiction=jurisdiction, department=records["department"]
     )
+    records["feedback_cycle"] = await factories.deliver_finalized_results(
+        stack,
+        jurisdiction=jurisdiction,
+        departments=[records["department"], records["department_b"]],
+    )
+    records["results_use"] = await factories.record_results_use(
+        stack.client("feedback"),
+        jurisdiction=jurisdiction,
+        cycle_id=records["feedback_cycle"]["id"],
+        department_id=records["department"]["id"],
+    )
     await seed_feedback_records(city)
     records["api_client"] = await factories.create_api_client(
         stack.gateway, jurisdiction=jurisdiction, role="portal"
