@@ -18,6 +18,7 @@ from services.feedback.reports import service as report_service
 from services.feedback.reports.api import router as reports_router
 from services.feedback.settings import Settings
 from services.feedback.tasks.api import router as tasks_router
+from services.feedback.tasks.bulk import router as bulk_router
 from services.feedback.uses.api import router as results_uses_router
 
 # Event type → handler, for the events siblings deliver to this service's inbox (the
@@ -34,6 +35,8 @@ DEFINITION = ServiceDefinition(
     tables=COMMON,
     routers=(
         reports_router,
+        # Before the tasks' routes: export.csv is not a task id.
+        bulk_router,
         tasks_router,
         appeals_router,
         citizen_feedback_router,

@@ -366,6 +366,20 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("feedback", "PATCH /v1/results-uses/{use_id}"): Recipe(
         params={"use_id": "results_use"}, body=lambda c: {"reference": "黑政办〔2026〕13号"}
     ),
+    ("feedback", "GET /v1/rectification-tasks/export.csv"): Recipe(
+        query=lambda c: {"jurisdiction": c.jurisdiction, "department_id": c.department_a["id"]}
+    ),
+    ("feedback", "GET /v1/rectification-tasks/export.xlsx"): Recipe(
+        query=lambda c: {"jurisdiction": c.jurisdiction, "department_id": c.department_a["id"]}
+    ),
+    # No file (the walk sends JSON): past authorization it is a 422 file-required.
+    ("feedback", "POST /v1/rectification-tasks/import"): Recipe(
+        query=lambda c: {
+            "jurisdiction": c.jurisdiction,
+            "department_id": c.department_a["id"],
+            "dry_run": "true",
+        }
+    ),
     # every service: webhooks
     (ANY, "POST /v1/webhooks/inbox"): Recipe(body=lambda c: {"type": "x", "data": {}}),
     (ANY, "POST /v1/webhooks/subscriptions"): Recipe(
