@@ -4,7 +4,10 @@ The tables are in `govperf.demo_data`; this module sends them: departments, one 
 2026 indicator system per category, a year of measurements (some verified, one returned,
 one flagged), and a whole evaluation round: an annual cycle per category with every kind of
 evaluator group, named evaluators' scorecards, thousands of citizen ratings from an app,
-scored (preliminary; one cycle finalized); then a published plan and some citizen feedback.
+scored (preliminary; one cycle finalized); then a published plan and some citizen feedback;
+then the feedback loop: the finalized cycle's feedback reports (from its results events),
+rectification tasks in every state, and one upheld appeal on a preliminary cycle with the
+revision it brings.
 """
 
 from __future__ import annotations
@@ -46,7 +49,14 @@ from services.common.auth import mint_token
 from services.common.settings import ComponentSettings
 
 Log = Callable[[str], None]
-Mint = Callable[[str, str], str]  # (role, subject) → a bearer token
+
+
+class Mint(Protocol):
+    """(role, subject) → a bearer token; a department's token names its department."""
+
+    def __call__(self, role: str, subject: str, department_id: str | None = None) -> str: ...
+
+
 SEED = 231100
 RATINGS = 6000  # citizen ratings seeded by default
 BATCH = 500  # ratings per request, the most the intake takes
@@ -674,6 +684,194 @@ def _plan_and_feedback(api: Api) -> None:
         )
 
 
+# (status to reach, the steps there: (to_status, by the department?, reason)); the tasks of
+# the finalized cycle are moved along so that every state shows.
+TASK_STATES: tuple[tuple[str, tuple[tuple[str, bool, str], ...]], ...] = (
+    ("open", ()),
+    ("planned", ()),
+    ("in_progress", (("in_progress", True, "开始整改"),)),
+    ("submitted", (("in_progress", True, "开始整改"), ("submitted", True, "整改完成，提交核查"))),
+    (
+        "verified",
+        (
+            ("in_progress", True, "开始整改"),
+            ("submitted", True, "整改完成，提交核查"),
+            ("verified", False, "经核查整改到位"),
+        ),
+    ),
+    (
+        "returned",
+        (
+            ("in_progress", True, "开始整改"),
+            ("submitted", True, "整改完成，提交核查"),
+            ("returned", False, "佐证材料不足，请补充整改前后对比数据"),
+        ),
+    ),
+)
+WAIT_SECONDS = 60.0  # for the services' events to arrive (results → feedback → evaluation)
+
+
+def _until(check: Callable[[], Any], what: str) -> Any:
+    """Poll `check` until it answers something truthy: events travel between the services."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"demo seeding: {what} did not arrive in {WAIT_SECONDS:.0f} s")
+        time.sleep(0.1)
+
+
+def _department_headers(mint: Mint, department_id: str, code: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {mint('department', f'officer:{code}', department_id)}"}
+
+
+def _reports(api: Api, cycle_id: str, expected: int) -> list[dict[str, Any]]:
+    def written() -> list[dict[str, Any]]:
+        params = {"cycle_id": cycle_id, "limit": 200}
+        items = _ok(api.get("/feedback/v1/feedback-reports", params=params), 200)["items"]
+        return items if len(items) >= expected else []
+
+    return _until(written, "the finalized cycle's feedback reports")
+
+
+def _tasks_in_every_state(api: Api, mint: Mint, reports: list[dict[str, Any]]) -> int:
+    """One task per state, for the departments of the finalized cycle (lowest totals first),
+    planned and answered by each department, verified or returned by the office."""
+    reports = sorted(reports, key=lambda r: (r["total"], r["department_code"]))
+    deadline = f"{YEAR + 1}-06-30"
+    for (state, steps), report in zip(TASK_STATES, reports, strict=False):
+        department = report["department_code"]
+        officer = _department_headers(mint, report["department_id"], department)
+        task = _ok(
+            api.post(
+                "/feedback/v1/rectification-tasks",
+                json={
+                    "jurisdiction_code": JURISDICTION,
+                    "department_id": report["department_id"],
+                    "department_code": department,
+                    "cycle_id": report["cycle_id"],
+                    "origin": "result",
+                    "origin_ref": "total",
+                    "title": f"{department} 综合考评得分整改",
+                    "description": f"{YEAR}年度综合考评得分 {report['total']:g}，需制定整改方案。",
+                    "deadline": deadline,
+                },
+            ),
+            201,
+        )
+        url = f"/feedback/v1/rectification-tasks/{task['id']}"
+        if state == "open":
+            continue
+        _ok(
+            api.put(
+                f"{url}/plan",
+                json={"plan": "梳理薄弱指标，逐项明确责任人和完成时限，每月报送进展。"},
+                headers=officer,
+            ),
+            200,
+        )
+        if steps:
+            for title, weight, progress in (("查找问题原因", 1, 100), ("落实整改措施", 2, 50)):
+                _ok(
+                    api.post(
+                        f"{url}/milestones",
+                        json={"title": title, "weight": weight, "progress": progress},
+                        headers=officer,
+                    ),
+                    201,
+                )
+        for to_status, by_department, reason in steps:
+            if to_status == "submitted":
+                _ok(
+                    api.post(
+                        f"{url}/evidence",
+                        json={
+                            "url": "https://www.heihe.gov.cn/zwgk/zgtz.html",
+                            "description": "整改情况通报",
+                        },
+                        headers=officer,
+                    ),
+                    201,
+                )
+            who = {"headers": officer} if by_department else {}
+            _ok(
+                api.post(f"{url}/status", json={"to_status": to_status, "reason": reason}, **who),
+                200,
+            )
+    return min(len(TASK_STATES), len(reports))
+
+
+def _upheld_appeal(api: Api, mint: Mint, cycles: list[OpenCycle]) -> str:
+    """The last-ranked department of a preliminary cycle appeals its weakest indicator; the
+    office upholds it with 2 points; evaluation re-scores (a revised version)."""
+    cycle = next(c for c in cycles if c.category != FINALIZED_CATEGORY)
+    url = f"/evaluation/v1/cycles/{cycle.id}"
+    results = _ok(api.get(f"{url}/results"), 200)["results"]
+    last = max(results, key=lambda r: (r["rank"], r["department_id"]))
+    weakest = last["weakest_indicators"]
+    target_kind, target = ("indicator", weakest[0]["code"]) if weakest else ("group", "objective")
+    listed = _ok(
+        api.get("/indicator/v1/departments", params={"jurisdiction": JURISDICTION, "limit": 200}),
+        200,
+    )["items"]
+    code = next(d["code"] for d in listed if d["id"] == last["department_id"])
+    officer = _department_headers(mint, last["department_id"], code)
+    body = {
+        "cycle_id": cycle.id,
+        "target_kind": target_kind,
+        "target": target,
+        "reason": "该指标第四季度数据漏报，已由统计部门出具核实说明。",
+        "evidence": [
+            {"url": "https://www.heihe.gov.cn/tjj/hssm.html", "description": "统计部门核实说明"}
+        ],
+    }
+
+    def filed() -> Any:
+        # 409 until results.preliminary has reached the feedback service.
+        response = api.post("/feedback/v1/appeals", json=body, headers=officer)
+        return response.json() if response.status_code == 201 else None
+
+    appeal = _until(filed, "the preliminary results at the feedback service")
+    _ok(
+        api.post(
+            f"/feedback/v1/appeals/{appeal['id']}/decision",
+            json={
+                "decision": "upheld",
+                "adjustment_points": 2,
+                "decision_text": "经复核，漏报数据属实，该指标加 2 分。",
+            },
+        ),
+        200,
+    )
+    _until(
+        lambda: _ok(api.get(url), 200)["result_version"] >= 2,
+        "the re-score after the upheld appeal",
+    )
+    return code
+
+
+def _feedback_loop(api: Api, mint: Mint, cycles: list[OpenCycle]) -> str:
+    finalized = next(c for c in cycles if c.category == FINALIZED_CATEGORY)
+    members = sum(1 for *_, category, _ in DEPARTMENTS if category == FINALIZED_CATEGORY)
+    reports = _reports(api, finalized.id, members)
+    tasks = _tasks_in_every_state(api, mint, reports)
+    automatic = _ok(
+        api.get(
+            "/feedback/v1/rectification-tasks",
+            params={"cycle_id": finalized.id, "limit": 200},
+        ),
+        200,
+    )["items"]
+    appellant = _upheld_appeal(api, mint, cycles)
+    return (
+        f"== demo: {len(reports)} feedback reports, {len(automatic)} rectification tasks of "
+        f"the finalized cycle ({tasks} moved through every state), 1 appeal of {appellant} "
+        "upheld and re-scored"
+    )
+
+
 def seed_city(api: Api, *, mint: Mint, log: Log = print, ratings: int = RATINGS) -> None:
     """Seed the demo city through `api` (admin, rooted at `/api`), with `ratings` citizen
     ratings; `mint(role, subject)` makes the evaluators' and the app's tokens. A second run
@@ -704,6 +902,7 @@ def seed_city(api: Api, *, mint: Mint, log: Log = print, ratings: int = RATINGS)
     log(f"== demo: {accepted} citizen ratings accepted in batches of {BATCH}")
     scored = _score(api, cycles)
     _plan_and_feedback(api)
+    log(_feedback_loop(api, mint, cycles))
     finalized = sum(s.status == "finalized" for s in scored)
     log(
         f"== demo city seeded: {len(ids)} departments, {len(SYSTEMS)} published indicator "
@@ -719,12 +918,13 @@ def seed_city(api: Api, *, mint: Mint, log: Log = print, ratings: int = RATINGS)
 def minter(settings: ComponentSettings) -> Mint:
     """Tokens signed as the platform's own (the way `govperf token` makes them)."""
 
-    def mint(role: str, subject: str) -> str:
+    def mint(role: str, subject: str, department_id: str | None = None) -> str:
         return mint_token(
             settings.jwt_secret.get_secret_value(),
             role=role,
             subject=subject,
             jurisdictions=[JURISDICTION],
+            department_id=department_id,
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
         )

@@ -402,3 +402,118 @@ async def create_api_client(
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def submit_department_feedback(
+    client: httpx.AsyncClient,
+    *,
+    jurisdiction: str = HEIHE,
+    department: dict[str, Any],
+    text: str = "窗口排队太久",
+) -> dict[str, Any]:
+    """Citizen feedback about one department (a record of `create_department`)."""
+    response = await client.post(
+        "/v1/citizen-feedback",
+        json={
+            "jurisdiction_code": jurisdiction,
+            "kind": "complaint",
+            "text": text,
+            "department_id": department["id"],
+            "department_code": department["code"],
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def deliver_to_inbox(
+    stack: Any, component: str, event_type: str, data: dict[str, Any]
+) -> None:
+    """A sibling's signed webhook to `component`'s inbox, handled before it answers."""
+    import json
+    import uuid
+    from datetime import UTC, datetime
+
+    from standardwebhooks import Webhook
+
+    from services.common.events.subscriptions import inbox_secret
+
+    secret = inbox_secret(stack.apps[component].state.settings, component)
+    webhook_id = f"msg_{uuid.uuid4().hex}"
+    now = datetime.now(UTC)
+    body = json.dumps({"type": event_type, "timestamp": now.isoformat(), "data": data})
+    response = await stack.client(component).post(
+        "/v1/webhooks/inbox",
+        content=body,
+        headers={
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign(webhook_id, now, body),
+            "content-type": "application/json",
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+async def deliver_finalized_results(
+    stack: Any, *, jurisdiction: str, departments: list[dict[str, Any]], period: str = "2026"
+) -> dict[str, Any]:
+    """A `results.finalized` of a new cycle for `departments` (records of
+    `create_department`), as evaluation delivers it to the feedback service; the cycle."""
+    import uuid
+
+    cycle_id = str(uuid.uuid4())
+    results = [
+        {
+            "department_id": d["id"],
+            "department": d["code"],
+            "name_zh": d.get("name_zh"),
+            "total": 90.0 - 10 * rank,
+            "rank": rank + 1,
+            "tied": False,
+            "grade": "good",
+            "vetoed": False,
+            "weakest_indicators": [],
+            "weakest_dimensions": [],
+        }
+        for rank, d in enumerate(departments)
+    ]
+    data = {
+        "version": 1,
+        "cycle_id": cycle_id,
+        "jurisdiction_code": jurisdiction,
+        "cycle": f"{period}-economic",
+        "name": f"{period} 年度考评",
+        "period": period,
+        "category": "economic",
+        "status": "finalized",
+        "result_version": 1,
+        "appeal_window_ends_at": None,
+        "results": results,
+    }
+    await deliver_to_inbox(stack, "feedback", "results.finalized", data)
+    return {"id": cycle_id, "period": period, "departments": [d["id"] for d in departments]}
+
+
+async def record_results_use(
+    client: httpx.AsyncClient,
+    *,
+    jurisdiction: str = HEIHE,
+    cycle_id: str,
+    department_id: str,
+    kind: str = "commendation",
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/results-uses",
+        json={
+            "jurisdiction_code": jurisdiction,
+            "cycle_id": cycle_id,
+            "department_id": department_id,
+            "kind": kind,
+            "decided_on": "2026-12-20",
+            "description": "年度考评优秀，通报表扬",
+        },
+        headers=auth(jurisdictions=(jurisdiction,)),
+    )
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -223,8 +223,8 @@ class Blocking:
         return self._send("PUT", url, **kwargs)
 
 
-def mint(role: str, subject: str) -> str:
-    return token(role, subject=subject)
+def mint(role: str, subject: str, department_id: str | None = None) -> str:
+    return token(role, subject=subject, department_id=department_id)
 
 
 def _parts_add_up(node: dict[str, Any]) -> bool:
@@ -318,6 +318,19 @@ async def test_seeding_through_the_gateway_happens_once(stack: Stack) -> None:
     assert counted_out == excluded  # every exclusion shows in the results
     assert f"({excluded} excluded by the quality checks)" in lines[-1]
     assert len(grades) >= 3, grades
+
+    # The feedback loop: reports of the finalized cycle, tasks in every state, one upheld
+    # appeal whose re-score made a revised result version of a preliminary cycle.
+    finalized = next(c for c in cycles if c["category"] == FINALIZED_CATEGORY)
+    reports = await get("feedback", "feedback-reports", cycle_id=finalized["id"], limit=200)
+    members = sum(1 for *_, category, _ in DEPARTMENTS if category == FINALIZED_CATEGORY)
+    assert len(reports["items"]) == members
+    tasks = (await get("feedback", "rectification-tasks", limit=200))["items"]
+    assert {t["status"] for t in tasks} >= {s for s, _ in demo.TASK_STATES}
+    (upheld,) = (await get("feedback", "appeals", status="upheld"))["items"]
+    appealed = await get("evaluation", f"cycles/{upheld['cycle_id']}")
+    assert appealed["status"] == "preliminary" and appealed["result_version"] == 2
+    assert any(line.startswith("== demo: ") and "upheld and re-scored" in line for line in lines)
 
     await asyncio.to_thread(demo.seed_city, api, mint=mint, log=lines.append)
     assert lines[-1] == "== demo data already present; nothing seeded"

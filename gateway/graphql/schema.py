@@ -1,7 +1,7 @@
 """The GraphQL schema: one graph over the four services' REST APIs.
 
 Each service's types, reads and mutations live in a module of their own (indicator,
-disclosure, evaluation); this module joins them into the root types and sets the limits
+disclosure, evaluation, feedback); this module joins them into the root types and sets the limits
 every operation is checked against.
 """
 
@@ -30,6 +30,7 @@ from strawberry.types import Info
 from gateway.graphql.disclosure import DisclosureQuery
 from gateway.graphql.evaluation import EvaluationQuery
 from gateway.graphql.evaluation_mutations import EvaluationMutation
+from gateway.graphql.feedback import FeedbackMutation, FeedbackQuery
 from gateway.graphql.indicator import IndicatorQuery
 from gateway.settings import Settings
 from services.common.context import current_request_id
@@ -76,8 +77,10 @@ class HealthQuery:
         return [await context["gateway_health"](), *services]
 
 
-Query = merge_types("Query", (HealthQuery, IndicatorQuery, DisclosureQuery, EvaluationQuery))
-Mutation = merge_types("Mutation", (EvaluationMutation,))
+Query = merge_types(
+    "Query", (HealthQuery, IndicatorQuery, DisclosureQuery, EvaluationQuery, FeedbackQuery)
+)
+Mutation = merge_types("Mutation", (EvaluationMutation, FeedbackMutation))
 
 
 def _should_mask(error: GraphQLError) -> bool:

@@ -44,6 +44,8 @@ DEFINITION = ServiceDefinition(
     tables=COMMON,
     routers=ROUTERS,
     event_handlers=EVENT_HANDLERS,
+    # Feedback writes its reports, tasks and appeal windows from the results.
+    sibling_subscribers={"feedback": ("results.*",)},
 )
 
 

@@ -1,18 +1,26 @@
-"""Events the feedback service handles (catalog: docs/events.md).
+"""Events of the feedback service (catalog: docs/events.md).
 
-`publication.published` / `publication.retracted` from the disclosure service keep the
-list of published items citizens may comment on.
+Handles `publication.published` / `publication.retracted` from the disclosure service,
+which keep the list of published items citizens may comment on (the `results.*` handlers
+live with the reports they write: services/feedback/reports/service.py).
+
+Emits `rectification.created` / `.status_changed` / `.overdue` / `.reminded` (aggregate
+`rectification_task:<id>`) and `appeal.filed` / `.decided` (aggregate `appeal:<id>`); each
+emitting function writes its event into the caller's transaction (the outbox).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import upsert_statement, utcnow
+from services.common.events.outbox import emit
 from services.common.events.subscriptions import ReceivedEvent
+from services.common.privacy import scrub
 from services.feedback.models import PublishedItem
 
 _UPDATED = (
@@ -45,6 +53,96 @@ async def on_publication_changed(session: AsyncSession, event: ReceivedEvent) ->
     }
     statement = upsert_statement(session, PublishedItem, ("publication_id",), _UPDATED)
     await (await session.connection()).execute(statement, values)
+
+
+SCHEMA_VERSION = 1
+# Who receives this service's events: evaluation re-scores on upheld appeals; disclosure
+# publishes rectification progress, decided appeals, citizen feedback and the metrics.
+SIBLING_SUBSCRIBERS = {
+    "evaluation": ("appeal.decided",),
+    "disclosure": ("rectification.*", "appeal.*", "feedback.*", "department_metrics.*"),
+}
+
+
+def task_data(task: Any) -> dict[str, Any]:
+    return {
+        "task_id": str(task.id),
+        "jurisdiction_code": task.jurisdiction_code,
+        "cycle_id": str(task.cycle_id) if task.cycle_id else None,
+        "department_id": str(task.department_id),
+        "department": task.department_code,
+        "title": task.title,
+        "origin": task.origin,
+        "status": task.status,
+        "progress": task.progress,
+        "deadline": task.deadline.isoformat(),
+        "escalation_level": task.escalation_level,
+        "changed_at": task.updated_at or utcnow(),
+    }
+
+
+async def rectification_changed(session: AsyncSession, event_type: str, task: Any) -> None:
+    """`rectification.created`, `.status_changed`, `.overdue` or `.reminded` of one task."""
+    await emit(
+        session,
+        event_type,
+        aggregate=f"rectification_task:{task.id}",
+        jurisdiction_code=task.jurisdiction_code,
+        data=task_data(task),
+        version=SCHEMA_VERSION,
+    )
+
+
+def _appeal_data(appeal: Any) -> dict[str, Any]:
+    return {
+        "appeal_id": str(appeal.id),
+        "jurisdiction_code": appeal.jurisdiction_code,
+        "cycle_id": str(appeal.cycle_id),
+        "department_id": str(appeal.department_id),
+        "department": appeal.department_code,
+        "target_kind": appeal.target_kind,
+        "target": appeal.target,
+        "reason": scrub(appeal.reason),
+    }
+
+
+async def appeal_filed(session: AsyncSession, appeal: Any) -> None:
+    await emit(
+        session,
+        "appeal.filed",
+        aggregate=f"appeal:{appeal.id}",
+        jurisdiction_code=appeal.jurisdiction_code,
+        data={**_appeal_data(appeal), "filed_at": appeal.filed_at},
+        version=SCHEMA_VERSION,
+    )
+
+
+async def appeal_decided(session: AsyncSession, appeal: Any) -> None:
+    """The decision; an upheld or partly upheld one carries the adjustment evaluation
+    applies (points added to the contested indicator's or group's score)."""
+    adjustment = (
+        {
+            "target_kind": appeal.target_kind,
+            "target": appeal.target,
+            "points": appeal.adjustment_points,
+        }
+        if appeal.status in ("upheld", "partly_upheld") and appeal.adjustment_points
+        else None
+    )
+    await emit(
+        session,
+        "appeal.decided",
+        aggregate=f"appeal:{appeal.id}",
+        jurisdiction_code=appeal.jurisdiction_code,
+        data={
+            **_appeal_data(appeal),
+            "decision": appeal.status,
+            "adjustment": adjustment,
+            "decision_text": scrub(appeal.decision_text or ""),
+            "decided_at": appeal.decided_at,
+        },
+        version=SCHEMA_VERSION,
+    )
 
 
 HANDLERS = {

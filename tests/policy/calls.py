@@ -324,6 +324,62 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("feedback", "POST /v1/citizen-feedback/{feedback_id}/answer"): Recipe(
         body=lambda c: {"answer": "已整改"}
     ),
+    ("feedback", "GET /v1/citizen-feedback"): Recipe(
+        query=lambda c: {"department_id": c.department_a["id"]}
+    ),
+    ("feedback", "GET /v1/citizen-feedback/summary"): Recipe(
+        query=lambda c: {
+            "department": c.department_a["id"],
+            "period": str(YEAR),
+            "jurisdiction": c.jurisdiction,
+        }
+    ),
+    ("feedback", "POST /v1/citizen-feedback/{feedback_id}/resolution"): Recipe(
+        body=lambda c: {"resolved": False}
+    ),
+    ("feedback", "POST /v1/citizen-feedback/{feedback_id}/task"): Recipe(
+        body=lambda c: {"title": "群众反馈整改"}
+    ),
+    ("feedback", "POST /v1/results-uses"): Recipe(
+        body=lambda c: {
+            "jurisdiction_code": c.jurisdiction,
+            "cycle_id": c.records["feedback_cycle"]["id"],
+            "department_id": c.department_a["id"],
+            "kind": "training",
+            "decided_on": f"{YEAR}-12-20",
+            "description": "组织专题培训",
+        }
+    ),
+    ("feedback", "GET /v1/results-uses"): Recipe(
+        query=lambda c: {"department_id": c.department_a["id"]}
+    ),
+    ("feedback", "GET /v1/results-uses/summary"): Recipe(
+        query=lambda c: {"cycle_id": c.records["feedback_cycle"]["id"]}
+    ),
+    ("feedback", "GET /v1/results-uses/{use_id}"): Recipe(params={"use_id": "results_use"}),
+    ("feedback", "GET /v1/metrics"): Recipe(
+        query=lambda c: {
+            "cycle_id": c.records["feedback_cycle"]["id"],
+            "department_id": c.department_a["id"],
+        }
+    ),
+    ("feedback", "PATCH /v1/results-uses/{use_id}"): Recipe(
+        params={"use_id": "results_use"}, body=lambda c: {"reference": "黑政办〔2026〕13号"}
+    ),
+    ("feedback", "GET /v1/rectification-tasks/export.csv"): Recipe(
+        query=lambda c: {"jurisdiction": c.jurisdiction, "department_id": c.department_a["id"]}
+    ),
+    ("feedback", "GET /v1/rectification-tasks/export.xlsx"): Recipe(
+        query=lambda c: {"jurisdiction": c.jurisdiction, "department_id": c.department_a["id"]}
+    ),
+    # No file (the walk sends JSON): past authorization it is a 422 file-required.
+    ("feedback", "POST /v1/rectification-tasks/import"): Recipe(
+        query=lambda c: {
+            "jurisdiction": c.jurisdiction,
+            "department_id": c.department_a["id"],
+            "dry_run": "true",
+        }
+    ),
     # every service: webhooks
     (ANY, "POST /v1/webhooks/inbox"): Recipe(body=lambda c: {"type": "x", "data": {}}),
     (ANY, "POST /v1/webhooks/subscriptions"): Recipe(
@@ -536,3 +592,77 @@ def access_mismatch(value: str, principal: Principal, answer: Answer) -> str | N
             return None if status == 401 else "denied (401)"
         return None if status in (401, 403) else "denied (403 or 401)"
     return f"a known policy value, not {value!r}"
+
+
+# --- feedback: reports, rectification tasks, appeals ---------------------------------------
+
+_TASK = {"task_id": "rectification_task"}
+
+
+def _filed_appeal_of(item: dict[str, Any], city: City) -> bool:
+    """Decided appeals are public; a filed one is its city's own."""
+    return _of_city(item, city) and item.get("status") == "filed"
+
+
+RECIPES.update(
+    {
+        ("feedback", "GET /v1/feedback-reports"): Recipe(
+            query=lambda c: {"department_id": c.department_a["id"]}
+        ),
+        ("feedback", "GET /v1/feedback-reports/{report_id}"): Recipe(
+            params={"report_id": "feedback_report"}
+        ),
+        ("feedback", "POST /v1/rectification-tasks"): Recipe(
+            body=lambda c: {
+                "jurisdiction_code": c.jurisdiction,
+                "department_id": c.department_a["id"],
+                "department_code": c.department_a["code"],
+                "title": "办事窗口整改",
+                "deadline": f"{YEAR + 1}-03-31",
+            }
+        ),
+        ("feedback", "GET /v1/rectification-tasks"): Recipe(
+            query=lambda c: {"department_id": c.department_a["id"]}
+        ),
+        ("feedback", "GET /v1/rectification-tasks/{task_id}"): Recipe(params=_TASK),
+        ("feedback", "PATCH /v1/rectification-tasks/{task_id}"): Recipe(
+            params=_TASK, body=lambda c: {"title": "改名的整改任务"}
+        ),
+        ("feedback", "PUT /v1/rectification-tasks/{task_id}/plan"): Recipe(
+            params=_TASK, body=lambda c: {"plan": "增设窗口，推行预约"}
+        ),
+        ("feedback", "POST /v1/rectification-tasks/{task_id}/progress"): Recipe(
+            params=_TASK, body=lambda c: {"progress": 30}
+        ),
+        # Verifying an open task: a conflict for whoever may see it (the step comes first).
+        ("feedback", "POST /v1/rectification-tasks/{task_id}/status"): Recipe(
+            params=_TASK, body=lambda c: {"to_status": "verified", "reason": "核查"}
+        ),
+        ("feedback", "POST /v1/rectification-tasks/{task_id}/milestones"): Recipe(
+            params=_TASK, body=lambda c: {"title": "制定方案"}
+        ),
+        ("feedback", "PATCH /v1/rectification-tasks/{task_id}/milestones/{milestone_id}"): Recipe(
+            params={**_TASK, "milestone_id": "milestone"}, body=lambda c: {"progress": 60}
+        ),
+        ("feedback", "POST /v1/rectification-tasks/{task_id}/evidence"): Recipe(
+            params=_TASK, body=lambda c: {"description": "整改通知"}
+        ),
+        ("feedback", "POST /v1/appeals"): Recipe(
+            body=lambda c: {
+                "cycle_id": c.records["appeal_cycle"]["id"],
+                "target_kind": "indicator",
+                "target": f"P{c.next('appeal target')}",
+                "reason": "数据漏报",
+            }
+        ),
+        ("feedback", "GET /v1/appeals"): Recipe(owned=_filed_appeal_of),
+        ("feedback", "GET /v1/appeals/{appeal_id}"): Recipe(
+            params={"appeal_id": "appeal"}, draft="filed_appeal"
+        ),
+        ("feedback", "POST /v1/appeals/{appeal_id}/decision"): Recipe(
+            params={"appeal_id": "appeal"},
+            fresh=True,
+            body=lambda c: {"decision": "dismissed", "decision_text": "证据不足"},
+        ),
+    }
+)

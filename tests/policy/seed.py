@@ -451,9 +451,21 @@ async def seed_city(stack: Stack, jurisdiction: str) -> City:
     records["published_publication"] = await factories.create_publication(
         disclosure, jurisdiction=jurisdiction, publish=True
     )
-    records["feedback"] = await factories.submit_feedback(
-        stack.client("feedback"), jurisdiction=jurisdiction
+    records["feedback"] = await factories.submit_department_feedback(
+        stack.client("feedback"), jurisdiction=jurisdiction, department=records["department"]
     )
+    records["feedback_cycle"] = await factories.deliver_finalized_results(
+        stack,
+        jurisdiction=jurisdiction,
+        departments=[records["department"], records["department_b"]],
+    )
+    records["results_use"] = await factories.record_results_use(
+        stack.client("feedback"),
+        jurisdiction=jurisdiction,
+        cycle_id=records["feedback_cycle"]["id"],
+        department_id=records["department"]["id"],
+    )
+    await seed_feedback_records(city)
     records["api_client"] = await factories.create_api_client(
         stack.gateway, jurisdiction=jurisdiction, role="portal"
     )
@@ -473,3 +485,107 @@ async def seed_city(stack: Stack, jurisdiction: str) -> City:
         if sibling_delivery is not None:
             city.per_service["sibling_delivery"][service] = sibling_delivery
     return city
+
+
+# --- feedback: reports, rectification tasks, appeals ---------------------------------------
+
+
+async def _appeal(city: City, target: str) -> dict[str, Any]:
+    """Department A's appeal against one indicator of the preliminary appeal cycle."""
+    response = await city.stack.client("feedback").post(
+        "/v1/appeals",
+        json={
+            "cycle_id": city.records["appeal_cycle"]["id"],
+            "target_kind": "indicator",
+            "target": target,
+            "reason": "数据漏报",
+        },
+        headers=auth(
+            "department", jurisdictions=(city.jurisdiction,), department_id=city.department_a["id"]
+        ),
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def seed_feedback_records(city: City) -> None:
+    """A feedback report of department A (from a finalized result), a task of A with a
+    milestone, a preliminary result with its appeal window open, one decided (public) and
+    one filed appeal of A."""
+    from tests.feedback.results import deliver, department_result, results_data
+
+    stack, records = city.stack, city.records
+    a, b = city.department_a, city.department_b
+    feedback = stack.client("feedback")
+    # A cycle scored to preliminary: evaluation sends its results to feedback (a sibling).
+    evaluation = stack.client("evaluation")
+    scored = records["scored_cycle"] = await _ready_cycle(city)
+    await factories.open_cycle(evaluation, scored["id"], jurisdiction=city.jurisdiction)
+    for step in ("close", "score"):
+        response = await evaluation.post(f"/v1/cycles/{scored['id']}/{step}", headers=city.admin())
+        assert response.status_code == 200, response.text
+    results = [
+        department_result(a["id"], a["code"], total=55.0, indicators=(("E.1", 0.4),)),
+        department_result(b["id"], b["code"], total=80.0, rank=2),
+    ]
+    final = str(uuid.uuid4())
+    await deliver(
+        stack,
+        "results.finalized",
+        results_data(
+            final, results, jurisdiction=city.jurisdiction, category=CATEGORY, period="2025"
+        ),
+    )
+    listed = await feedback.get(
+        "/v1/feedback-reports",
+        params={"cycle_id": final, "department_id": a["id"]},
+        headers=city.admin(),
+    )
+    assert listed.status_code == 200, listed.text
+    records["feedback_report"] = listed.json()["items"][0]
+    created = await feedback.post(
+        "/v1/rectification-tasks",
+        json={
+            "jurisdiction_code": city.jurisdiction,
+            "department_id": a["id"],
+            "department_code": a["code"],
+            "title": "办事窗口整改",
+            "deadline": f"{YEAR + 1}-06-30",
+        },
+        headers=city.admin(),
+    )
+    assert created.status_code == 201, created.text
+    records["rectification_task"] = created.json()
+    officer = auth("department", jurisdictions=(city.jurisdiction,), department_id=a["id"])
+    with_milestone = await feedback.post(
+        f"/v1/rectification-tasks/{created.json()['id']}/milestones",
+        json={"title": "排查原因"},
+        headers=officer,
+    )
+    assert with_milestone.status_code == 201, with_milestone.text
+    records["milestone"] = with_milestone.json()["milestones"][0]
+    appeal_cycle = str(uuid.uuid4())
+    await deliver(
+        stack,
+        "results.preliminary",
+        results_data(
+            appeal_cycle,
+            results,
+            status="preliminary",
+            jurisdiction=city.jurisdiction,
+            category=CATEGORY,
+        ),
+    )
+    records["appeal_cycle"] = {"id": appeal_cycle}
+    decided = await _appeal(city, "E.1")
+    response = await feedback.post(
+        f"/v1/appeals/{decided['id']}/decision",
+        json={"decision": "dismissed", "decision_text": "证据不足"},
+        headers=city.admin(),
+    )
+    assert response.status_code == 200, response.text
+    records["appeal"] = response.json()
+    records["filed_appeal"] = await _appeal(city, "E.2")
+
+
+FRESH["appeal"] = lambda city: _appeal(city, f"F{city.next('fresh appeal')}")

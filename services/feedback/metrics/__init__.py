@@ -1,0 +1,1 @@
+"""Per department and cycle: how rectification and citizen feedback are going."""

@@ -1,0 +1,82 @@
+"""An appeal through the real apps: a department appeals its preliminary score, the office
+upholds it, evaluation re-scores and feedback's report follows the revision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.common.events.receivers import eventually
+from tests.evaluation.results.test_results import scored_cycle
+from tests.harness import Stack, auth
+
+
+async def _ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+class TestAnUpheldAppealRevisesTheResults:
+    async def test_appeal_upheld_re_scores_and_updates_the_report(self, stack: Stack) -> None:
+        # Departments A and B scored to preliminary with a week to appeal: B has 56 (its S1
+        # reached 60 of a target of 100 in an objective group weighted 60 %).
+        scored = await scored_cycle(stack, appeal_days=7)
+        a, b = scored.departments
+        evaluation, feedback = stack.client("evaluation"), stack.client("feedback")
+        officer_b = auth("department", department_id=b, subject="officer:b")
+        appeal_body = {
+            "cycle_id": scored.cycle["id"],
+            "target_kind": "indicator",
+            "target": "S1",
+            "reason": "第四季度数据漏报，已由统计局核实",
+            "evidence": [{"url": "https://hh.gov.cn/stats/q4", "description": "核实函"}],
+        }
+
+        # results.preliminary reaches feedback, which then knows B's score and window.
+        async def filed() -> Any:
+            response = await feedback.post("/v1/appeals", json=appeal_body, headers=officer_b)
+            return response.json() if response.status_code == 201 else None
+
+        appeal = await eventually(filed)
+        assert appeal["status"] == "filed" and appeal["result_version"] == 1
+
+        # The office upholds it with +5 points on S1.
+        decided = await _ok(
+            await feedback.post(
+                f"/v1/appeals/{appeal['id']}/decision",
+                json={"decision": "upheld", "adjustment_points": 5, "decision_text": "漏报属实"},
+                headers=auth(),
+            )
+        )
+        assert decided["status"] == "upheld"
+
+        # appeal.decided reaches evaluation: a revised version, B's S1 +5 of 100 in a group
+        # weighted 60 % is +3 on the total.
+        async def revised() -> Any:
+            body = (await evaluation.get(f"{scored.url}/results", headers=auth())).json()
+            return body if body.get("version") == 2 else None
+
+        results = await eventually(revised)
+        totals = {r["department_id"]: r["total"] for r in results["results"]}
+        assert totals == {a: 100.0, b: 59.0}
+
+        # results.revised reaches feedback: B's report carries the revised result.
+        async def report() -> Any:
+            body = (
+                await feedback.get(
+                    "/v1/feedback-reports",
+                    params={"cycle_id": scored.cycle["id"], "department_id": b},
+                    headers=auth(),
+                )
+            ).json()
+            items = [r for r in body["items"] if r["result_version"] == 2]
+            return items[0] if items else None
+
+        b_report = await eventually(report)
+        assert b_report["total"] == 59.0 and b_report["department_id"] == b
+        # The decided appeal is public.
+        public = await _ok(await feedback.get(f"/v1/appeals/{appeal['id']}"))
+        assert public["status"] == "upheld" and public["adjustment_points"] == 5
+
+        # Disclosure publishing the revision: extended here once disclosure handles
+        # results.revised and appeal.decided (a revised results publication that names the
+        # upheld appeal).
