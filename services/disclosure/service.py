@@ -72,7 +72,7 @@ async def create_publication(
     session: AsyncSession, principal: Principal, data: schemas.PublicationCreate
 ) -> Publication:
     ensure_writable(principal, data.jurisdiction_code)
-    publication = Publication(**data.model_dump(), status="draft", version=1)
+    publication = Publication(**data.model_dump(), status="draft", version=0)
     session.add(publication)
     await session.flush()
     record_change(session, principal, "publication.created", publication)
