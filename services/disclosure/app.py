@@ -9,6 +9,7 @@ from services.common.app import ServiceDefinition, build_service_app
 from services.disclosure.api import router as publications_router
 from services.disclosure.events import SIBLING_SUBSCRIBERS
 from services.disclosure.models import COMMON
+from services.disclosure.public.api import router as public_router
 from services.disclosure.settings import Settings
 
 DEFINITION = ServiceDefinition(
@@ -16,7 +17,7 @@ DEFINITION = ServiceDefinition(
     title="disclosure service",
     description="Publications of plans, results and rectification progress; public reads.",
     tables=COMMON,
-    routers=(publications_router,),
+    routers=(publications_router, public_router),
     sibling_subscribers=SIBLING_SUBSCRIBERS,
 )
 

@@ -317,6 +317,9 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("disclosure", "POST /v1/publications/{publication_id}/retract"): Recipe(
         fresh=True, body=lambda c: {"reason": "数据有误"}
     ),
+    # disclosure: public reads
+    ("disclosure", "GET /v1/search/publications"): Recipe(draft="draft_publication"),
+    ("disclosure", "GET /v1/comparison"): Recipe(query=lambda c: {"indicator": "E.1"}),
     # feedback
     ("feedback", "POST /v1/citizen-feedback"): Recipe(
         body=lambda c: {"jurisdiction_code": c.jurisdiction, "kind": "suggestion", "text": "建议"}
