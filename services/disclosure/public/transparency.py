@@ -3,9 +3,9 @@
 Required per cycle: the indicator plan (due `grace_days_plan` after the cycle opened), the
 preliminary results (after they were scored), the final results (after finalizing) and each
 department's rectification progress (after the final results). An item whose stage the
-cycle has not reached is `not_due`; one due and not disclosed is `overdue` by the days
-since its due date; disclosed ones are `on_time` or `late` by whole days (started days
-count)."""
+cycle has not reached is `not_due`; one due and not disclosed is `overdue` by the full
+days since its due date; a disclosed one is `on_time` or `late` by the days it started
+after its due date (an hour late is a day late)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,12 @@ DAY = 86_400.0
 FINAL_STATUSES = ("finalized", "revised", "final")
 
 
-def _days(delta: timedelta) -> int:
+def _started_days(delta: timedelta) -> int:
     return max(0, math.ceil(delta.total_seconds() / DAY))
+
+
+def _full_days(delta: timedelta) -> int:
+    return max(0, math.floor(delta.total_seconds() / DAY))
 
 
 def _item(
@@ -40,10 +44,10 @@ def _item(
 ) -> schemas.TransparencyItem:
     published_at = first.published_at if first else None
     if published_at is not None:
-        late = _days(published_at - due_at) if due_at else 0
+        late = _started_days(published_at - due_at) if due_at else 0
         state = "late" if late else "on_time"
     elif due_at is not None and now > due_at:
-        late, state = _days(now - due_at), "overdue"
+        late, state = _full_days(now - due_at), "overdue"
     else:
         late, state = 0, "not_due"
     return schemas.TransparencyItem(
