@@ -6,8 +6,11 @@ import httpx
 from fastapi import FastAPI
 
 from services.common.app import ServiceDefinition, build_service_app
+from services.common.scheduler import PeriodicJob
+from services.disclosure import service as publication_service
 from services.disclosure.api import router as publications_router
 from services.disclosure.events import SIBLING_SUBSCRIBERS
+from services.disclosure.ledger_api import router as ledger_router
 from services.disclosure.models import COMMON
 from services.disclosure.public.api import router as public_router
 from services.disclosure.settings import Settings
@@ -17,12 +20,14 @@ DEFINITION = ServiceDefinition(
     title="disclosure service",
     description="Publications of plans, results and rectification progress; public reads.",
     tables=COMMON,
-    routers=(publications_router, public_router),
+    routers=(publications_router, ledger_router, public_router),
     sibling_subscribers=SIBLING_SUBSCRIBERS,
+    periodic_jobs=(PeriodicJob("publish-scheduled", publication_service.publish_due),),
 )
 
 
 def create_app(
     settings: Settings | None = None, *, http_client: httpx.AsyncClient | None = None
 ) -> FastAPI:
-    return build_service_app(DEFINITION, settings or Settings(), http_client=http_client)
+    settings = settings or Settings()
+    return build_service_app(DEFINITION, settings, http_client=http_client)
