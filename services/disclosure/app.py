@@ -12,6 +12,7 @@ from services.disclosure.api import router as publications_router
 from services.disclosure.events import SIBLING_SUBSCRIBERS
 from services.disclosure.ledger_api import router as ledger_router
 from services.disclosure.models import COMMON
+from services.disclosure.pages.api import router as pages_router
 from services.disclosure.public.api import router as public_router
 from services.disclosure.settings import Settings
 
@@ -20,7 +21,7 @@ DEFINITION = ServiceDefinition(
     title="disclosure service",
     description="Publications of plans, results and rectification progress; public reads.",
     tables=COMMON,
-    routers=(publications_router, ledger_router, public_router),
+    routers=(publications_router, ledger_router, public_router, pages_router),
     sibling_subscribers=SIBLING_SUBSCRIBERS,
     periodic_jobs=(PeriodicJob("publish-scheduled", publication_service.publish_due),),
 )
