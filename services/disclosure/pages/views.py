@@ -156,7 +156,8 @@ async def department(session: AsyncSession, t: Any, department_id: uuid.UUID) ->
             {
                 **snapshot,
                 "period": version.period or snapshot.get("period"),
-                "cycle_id": version.cycle_id,
+                "cycle_id": version.cycle_id or snapshot.get("cycle_id"),
+                "cycle_name": snapshot.get("name") or snapshot.get("cycle"),
                 "version": version.version,
                 "withdrawn": view["withdrawn"],
                 "published_at": version.published_at,
