@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from services.disclosure.models import Publication, PublicationVersion
 
 SIBLING_SUBSCRIBERS = {"feedback": ("publication.published", "publication.retracted")}
-SCHEMA_VERSION = 2
 
 
 async def publication_changed(
@@ -36,7 +35,6 @@ async def publication_changed(
         aggregate=f"publication:{publication.id}",
         jurisdiction_code=publication.jurisdiction_code,
         data={
-            "version": SCHEMA_VERSION,
             "publication_id": str(publication.id),
             "jurisdiction_code": publication.jurisdiction_code,
             "kind": version.kind,

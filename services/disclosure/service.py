@@ -294,7 +294,7 @@ async def _change(
     return publication, snapshot(publication)
 
 
-def _reopen(publication: Publication, editor: str) -> None:
+def reopen(publication: Publication, editor: str) -> None:
     """Back to a draft: a change needs approving (or publishing) again."""
     publication.status = "draft"
     publication.editor = editor
@@ -319,7 +319,7 @@ async def update_publication(
         )
     for field, value in changes.items():
         setattr(publication, field, value)
-    _reopen(publication, principal.subject)
+    reopen(publication, principal.subject)
     await session.flush()
     record_change(session, principal, "publication.updated", publication, before=before)
     return publication
