@@ -180,6 +180,39 @@ def verify_chain(
     return verifier.result()
 
 
+def head_of(pairs: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> str:
+    """The hash at the head of the chain (what a reader may keep to compare later)."""
+    return str(pairs[-1][0].get("hash")) if pairs else GENESIS
+
+
+def read_export(text_: str) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """The (entry, version content) pairs of an export: JSON lines (`GET /v1/ledger/export`)
+    or one JSON document (`?format=json`, `{"entries": [...]}`). Raises ValueError."""
+    stripped = text_.strip()
+    if not stripped:
+        return []
+    try:
+        document = json.loads(stripped)
+    except json.JSONDecodeError:
+        # JSON lines: one entry per line.
+        records: Any = [json.loads(line) for line in stripped.splitlines() if line.strip()]
+    else:
+        if isinstance(document, dict) and "entries" in document:
+            records = document["entries"]
+        elif isinstance(document, dict):
+            records = [document]  # JSON lines of one entry
+        else:
+            records = document
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValueError("an export is a list of JSON objects")
+    pairs = []
+    for record in records:
+        version = record.get("version_content")
+        entry = {k: v for k, v in record.items() if k != "version_content"}
+        pairs.append((entry, version if isinstance(version, dict) else None))
+    return pairs
+
+
 # --- the stored chain -------------------------------------------------------------------
 
 

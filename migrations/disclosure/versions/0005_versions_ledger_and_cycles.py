@@ -189,8 +189,10 @@ def _freeze_existing_publications() -> None:
     )
     versions = sa.table(
         "publication_versions",
-        *(sa.column(c) for c in ("id", "publication_id", "jurisdiction_code", "version")),
-        *(sa.column(c) for c in ("kind", "title", "body", "supersedes", "ledger_seq")),
+        sa.column("id", sa.Uuid()),
+        sa.column("publication_id", sa.Uuid()),
+        *(sa.column(c, sa.String()) for c in ("jurisdiction_code", "kind", "title", "body")),
+        *(sa.column(c, sa.Integer()) for c in ("version", "supersedes", "ledger_seq")),
         sa.column("attachments", JSON),
         sa.column("published_at", UTC),
         sa.column("retracted_at", UTC),
@@ -198,8 +200,10 @@ def _freeze_existing_publications() -> None:
     )
     entries = sa.table(
         "ledger_entries",
-        *(sa.column(c) for c in ("seq", "publication_id", "jurisdiction_code", "version")),
-        *(sa.column(c) for c in ("action", "content", "previous_hash", "hash")),
+        sa.column("publication_id", sa.Uuid()),
+        *(sa.column(c, sa.Integer()) for c in ("seq", "version")),
+        *(sa.column(c, sa.String()) for c in ("jurisdiction_code", "action", "previous_hash")),
+        *(sa.column(c, sa.Text()) for c in ("content", "hash")),
         sa.column("recorded_at", UTC),
     )
     connection.execute(
