@@ -1,4 +1,5 @@
-"""`govperf up | serve | dispatch | migrate | token | seed-demo | import | export-schema`."""
+"""`govperf up | serve | dispatch | migrate | token | seed-demo | import | export-schema |
+verify-ledger`."""
 
 from __future__ import annotations
 
@@ -169,6 +170,32 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     else:
         Path(args.output).write_text(sdl, encoding="utf-8")
     return 0
+
+
+def cmd_verify_ledger(args: argparse.Namespace) -> int:
+    """Verify an exported publication ledger offline: 0 valid, 1 not (the first bad entry)."""
+    import json
+
+    from services.disclosure import ledger
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+        pairs = ledger.read_export(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        _say(f"invalid: cannot read {args.file}: {exc}")
+        return 1
+    result = ledger.verify_chain(pairs)
+    if result.valid:
+        _say(f"valid: {result.entries} entries, head {ledger.head_of(pairs)}")
+        return 0
+    _say(f"invalid at entry {result.first_invalid_seq}: {result.reason}")
+    bad = next(
+        (e for e, _ in pairs if e.get("seq") == result.first_invalid_seq),
+        pairs[result.entries - 1][0] if result.entries else None,
+    )
+    if bad is not None:
+        _say(json.dumps(bad, ensure_ascii=False, sort_keys=True))
+    return 1
 
 
 # --- govperf up ---------------------------------------------------------------------------
@@ -392,6 +419,13 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("export-schema", help="write the gateway's GraphQL SDL")
     schema.add_argument("output", nargs="?", default="-")
     schema.set_defaults(handler=cmd_export_schema)
+
+    verify = commands.add_parser(
+        "verify-ledger",
+        help="verify an exported publication ledger offline (exit 0 valid, 1 invalid)",
+    )
+    verify.add_argument("file", help="GET /v1/ledger/export of the disclosure service, or -")
+    verify.set_defaults(handler=cmd_verify_ledger)
     return parser
 
 

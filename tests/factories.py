@@ -517,3 +517,41 @@ async def record_results_use(
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def draft_publication(
+    client: httpx.AsyncClient,
+    *,
+    jurisdiction: str = HEIHE,
+    kind: str = "notice",
+    title: str = "公告",
+    editor: str = "editor-a",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A draft written by `editor` (its kind decides whether it needs an approver)."""
+    response = await client.post(
+        "/v1/publications",
+        headers=auth(jurisdictions=(jurisdiction,), subject=editor),
+        json={"jurisdiction_code": jurisdiction, "kind": kind, "title": title, **fields},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def approved_publication(
+    client: httpx.AsyncClient,
+    *,
+    jurisdiction: str = HEIHE,
+    approver: str = "approver-b",
+    publish: bool = False,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A draft approved by an admin other than its editor, published if asked."""
+    draft = await draft_publication(client, jurisdiction=jurisdiction, **fields)
+    headers = auth(jurisdictions=(jurisdiction,), subject=approver)
+    response = await client.post(f"/v1/publications/{draft['id']}/approve", headers=headers)
+    assert response.status_code == 200, response.text
+    if publish:
+        response = await client.post(f"/v1/publications/{draft['id']}/publish", headers=headers)
+        assert response.status_code == 200, response.text
+    return response.json()

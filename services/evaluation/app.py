@@ -13,6 +13,7 @@ from services.evaluation.models import COMMON
 from services.evaluation.questionnaires.api import router as questionnaires_router
 from services.evaluation.ratings.api import review_router as rating_review_router
 from services.evaluation.ratings.api import router as ratings_router
+from services.evaluation.results import events as result_events
 from services.evaluation.results import service as result_service
 from services.evaluation.results.api import router as results_router
 from services.evaluation.scorecards.api import router as scorecards_router
@@ -44,8 +45,7 @@ DEFINITION = ServiceDefinition(
     tables=COMMON,
     routers=ROUTERS,
     event_handlers=EVENT_HANDLERS,
-    # Feedback writes its reports, tasks and appeal windows from the results.
-    sibling_subscribers={"feedback": ("results.*",)},
+    sibling_subscribers=result_events.SIBLING_SUBSCRIBERS,
 )
 
 

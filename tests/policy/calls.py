@@ -317,6 +317,23 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("disclosure", "POST /v1/publications/{publication_id}/retract"): Recipe(
         fresh=True, body=lambda c: {"reason": "数据有误"}
     ),
+    ("disclosure", "POST /v1/publications/{publication_id}/approve"): Recipe(
+        params={"publication_id": "others_draft_publication"}, fresh=True
+    ),
+    ("disclosure", "POST /v1/publications/{publication_id}/schedule"): Recipe(
+        params={"publication_id": "draft_publication"},
+        fresh=True,
+        body=lambda c: {"publish_at": "2099-01-01T00:00:00Z"},
+    ),
+    ("disclosure", "GET /v1/publications/{publication_id}/versions"): Recipe(
+        draft="draft_publication"
+    ),
+    ("disclosure", "GET /v1/publications/{publication_id}/versions/{version}"): Recipe(
+        params={"version": "first_version"}, draft="draft_publication"
+    ),
+    # disclosure: public reads
+    ("disclosure", "GET /v1/search/publications"): Recipe(draft="draft_publication"),
+    ("disclosure", "GET /v1/comparison"): Recipe(query=lambda c: {"indicator": "E.1"}),
     # feedback
     ("feedback", "POST /v1/citizen-feedback"): Recipe(
         body=lambda c: {"jurisdiction_code": c.jurisdiction, "kind": "suggestion", "text": "建议"}

@@ -309,6 +309,10 @@ FRESH: dict[str, Callable[[City], Any]] = {
     "published_publication": lambda city: factories.create_publication(
         city.stack.client("disclosure"), jurisdiction=city.jurisdiction, publish=True
     ),
+    # Drafted by another admin than the one the policy test calls as: approvable by it.
+    "others_draft_publication": lambda city: factories.draft_publication(
+        city.stack.client("disclosure"), jurisdiction=city.jurisdiction, kind="notice"
+    ),
     "api_client": lambda city: factories.create_api_client(
         city.stack.gateway, jurisdiction=city.jurisdiction, role="portal"
     ),
@@ -451,6 +455,9 @@ async def seed_city(stack: Stack, jurisdiction: str) -> City:
     records["published_publication"] = await factories.create_publication(
         disclosure, jurisdiction=jurisdiction, publish=True
     )
+    records["others_draft_publication"] = await factories.draft_publication(
+        disclosure, jurisdiction=jurisdiction, kind="notice"
+    )
     records["feedback"] = await factories.submit_department_feedback(
         stack.client("feedback"), jurisdiction=jurisdiction, department=records["department"]
     )
@@ -484,6 +491,8 @@ async def seed_city(stack: Stack, jurisdiction: str) -> City:
         sibling_delivery = await _sibling_delivery(city, service)
         if sibling_delivery is not None:
             city.per_service["sibling_delivery"][service] = sibling_delivery
+    # Not a record: the number of a published publication's first version, for paths.
+    city.per_service["first_version"] = {"disclosure": {"id": 1}}
     return city
 
 
