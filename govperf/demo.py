@@ -652,7 +652,9 @@ def _score(api: Api, cycles: list[OpenCycle]) -> list[Scored]:
     return scored
 
 
-def _plan_and_feedback(api: Api) -> None:
+def _plan_and_feedback(api: Api) -> dict[str, Any]:
+    """The published plan and three citizen feedback items; the complaint's receipt (with
+    the citizen's token)."""
     plan = _ok(
         api.post(
             "/disclosure/v1/publications",
@@ -666,12 +668,13 @@ def _plan_and_feedback(api: Api) -> None:
         )
     )
     _ok(api.post(f"/disclosure/v1/publications/{plan['id']}/publish"), 200)
+    receipts = {}
     for kind, department, text in [
         ("suggestion", "HH-BEB", "建议企业开办全程网办，减少跑腿次数。"),
         ("complaint", "HH-HRS", "社保窗口排队时间太长。"),
         ("praise", "HH-EDU", "学校课后服务做得很好。"),
     ]:
-        _ok(
+        receipts[kind] = _ok(
             api.post(
                 "/feedback/v1/citizen-feedback",
                 json={
@@ -682,6 +685,7 @@ def _plan_and_feedback(api: Api) -> None:
                 },
             )
         )
+    return receipts["complaint"]
 
 
 # (status to reach, the steps there: (to_status, by the department?, reason)); the tasks of
@@ -852,7 +856,26 @@ def _upheld_appeal(api: Api, mint: Mint, cycles: list[OpenCycle]) -> str:
     return code
 
 
-def _feedback_loop(api: Api, mint: Mint, cycles: list[OpenCycle]) -> str:
+def _answered_and_reopened(api: Api, complaint: dict[str, Any]) -> None:
+    """The office answers the complaint; the citizen, with the token, says it is not
+    resolved, which reopens it; the office makes it a rectification task."""
+    url = f"/feedback/v1/citizen-feedback/{complaint['id']}"
+    _ok(
+        api.post(f"{url}/answer", json={"answer": "已增设两个社保服务窗口，推行预约办理。"}),
+        200,
+    )
+    _ok(
+        api.post(
+            f"{url}/resolution",
+            json={"resolved": False, "comment": "高峰时段仍需排队一小时以上。"},
+            headers={"x-feedback-token": complaint["token"]},
+        ),
+        200,
+    )
+    _ok(api.post(f"{url}/task", json={"title": "社保窗口高峰时段排队整改"}), 200, 201)
+
+
+def _feedback_loop(api: Api, mint: Mint, cycles: list[OpenCycle], complaint: dict[str, Any]) -> str:
     finalized = next(c for c in cycles if c.category == FINALIZED_CATEGORY)
     members = sum(1 for *_, category, _ in DEPARTMENTS if category == FINALIZED_CATEGORY)
     reports = _reports(api, finalized.id, members)
@@ -865,10 +888,11 @@ def _feedback_loop(api: Api, mint: Mint, cycles: list[OpenCycle]) -> str:
         200,
     )["items"]
     appellant = _upheld_appeal(api, mint, cycles)
+    _answered_and_reopened(api, complaint)
     return (
         f"== demo: {len(reports)} feedback reports, {len(automatic)} rectification tasks of "
         f"the finalized cycle ({tasks} moved through every state), 1 appeal of {appellant} "
-        "upheld and re-scored"
+        "upheld and re-scored, 1 citizen complaint answered, reopened and made a task"
     )
 
 
@@ -901,8 +925,8 @@ def seed_city(api: Api, *, mint: Mint, log: Log = print, ratings: int = RATINGS)
     accepted = _ratings(api, mint, cycles, ids, questionnaire, ratings)
     log(f"== demo: {accepted} citizen ratings accepted in batches of {BATCH}")
     scored = _score(api, cycles)
-    _plan_and_feedback(api)
-    log(_feedback_loop(api, mint, cycles))
+    complaint = _plan_and_feedback(api)
+    log(_feedback_loop(api, mint, cycles, complaint))
     finalized = sum(s.status == "finalized" for s in scored)
     log(
         f"== demo city seeded: {len(ids)} departments, {len(SYSTEMS)} published indicator "

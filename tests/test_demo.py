@@ -331,6 +331,9 @@ async def test_seeding_through_the_gateway_happens_once(stack: Stack) -> None:
     appealed = await get("evaluation", f"cycles/{upheld['cycle_id']}")
     assert appealed["status"] == "preliminary" and appealed["result_version"] == 2
     assert any(line.startswith("== demo: ") and "upheld and re-scored" in line for line in lines)
+    feedback = (await get("feedback", "citizen-feedback", limit=200))["items"]
+    (reopened,) = [f for f in feedback if f["status"] == "reopened"]
+    assert reopened["answer"] and reopened["reopen_count"] == 1 and reopened["task_id"]
 
     await asyncio.to_thread(demo.seed_city, api, mint=mint, log=lines.append)
     assert lines[-1] == "== demo data already present; nothing seeded"

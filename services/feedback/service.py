@@ -27,6 +27,7 @@ from services.common.privacy import scrub
 from services.common.ratelimit import RateLimiter
 from services.feedback import schemas
 from services.feedback.models import CitizenFeedback, CycleResult, PublishedItem
+from services.feedback.tasks import service as task_service
 
 
 class UnknownPublication(Unprocessable):
@@ -371,8 +372,6 @@ async def _spawn(
     deadline: date | None,
     task_days: int,
 ) -> None:
-    from services.feedback.tasks import service as task_service
-
     before = _audited(feedback)
     task = await task_service.create_task(
         session,

@@ -36,7 +36,7 @@ class TestAnUpheldAppealRevisesTheResults:
             response = await feedback.post("/v1/appeals", json=appeal_body, headers=officer_b)
             return response.json() if response.status_code == 201 else None
 
-        appeal = await eventually(filed)
+        appeal = await eventually(filed, within=30)
         assert appeal["status"] == "filed" and appeal["result_version"] == 1
 
         # The office upholds it with +5 points on S1.
@@ -55,7 +55,7 @@ class TestAnUpheldAppealRevisesTheResults:
             body = (await evaluation.get(f"{scored.url}/results", headers=auth())).json()
             return body if body.get("version") == 2 else None
 
-        results = await eventually(revised)
+        results = await eventually(revised, within=30)
         totals = {r["department_id"]: r["total"] for r in results["results"]}
         assert totals == {a: 100.0, b: 59.0}
 
@@ -71,7 +71,7 @@ class TestAnUpheldAppealRevisesTheResults:
             items = [r for r in body["items"] if r["result_version"] == 2]
             return items[0] if items else None
 
-        b_report = await eventually(report)
+        b_report = await eventually(report, within=30)
         assert b_report["total"] == 59.0 and b_report["department_id"] == b
         # The decided appeal is public.
         public = await _ok(await feedback.get(f"/v1/appeals/{appeal['id']}"))
