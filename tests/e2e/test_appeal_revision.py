@@ -1,5 +1,6 @@
 """An appeal through the real apps: a department appeals its preliminary score, the office
-upholds it, evaluation re-scores and feedback's report follows the revision."""
+upholds it, evaluation re-scores, feedback's report follows the revision and disclosure
+publishes it as a new version of the department's result."""
 
 from __future__ import annotations
 
@@ -77,6 +78,45 @@ class TestAnUpheldAppealRevisesTheResults:
         public = await _ok(await feedback.get(f"/v1/appeals/{appeal['id']}"))
         assert public["status"] == "upheld" and public["adjustment_points"] == 5
 
-        # Disclosure publishing the revision: extended here once disclosure handles
-        # results.revised and appeal.decided (a revised results publication that names the
-        # upheld appeal).
+        # results.revised reaches disclosure: B's department result is published again as
+        # version 2, superseding version 1, and anyone can read both in its history.
+        disclosure = stack.client("disclosure")
+
+        async def republished() -> Any:
+            body = (
+                await disclosure.get(
+                    "/v1/publications",
+                    params={"kind": "department_result", "department_id": b},
+                )
+            ).json()
+            items = [p for p in body["items"] if p["version"] == 2]
+            return items[0] if items else None
+
+        b_result = await eventually(republished)
+        assert b_result["status"] == "published"
+        assert b_result["cycle_id"] == scored.cycle["id"]
+        history = await _ok(await disclosure.get(f"/v1/publications/{b_result['id']}/versions"))
+        versions = (
+            {v["version"]: v for v in history["items"]}
+            if "items" in history
+            else {v["version"]: v for v in history}
+        )
+        assert sorted(versions) == [1, 2]
+        assert versions[2]["supersedes"] == 1
+        assert versions[1]["data"]["total"] == 56.0 and versions[2]["data"]["total"] == 59.0
+        # The revision is in the public ledger, and the chain still verifies.
+        verify = await _ok(await disclosure.get("/v1/ledger/verify"))
+        assert verify["valid"] is True and verify["entries"] >= 2
+
+        # appeal.decided reaches disclosure too: the decision, as a notice for the office
+        # to approve (decided appeals are made public through disclosure).
+        async def notice() -> Any:
+            body = (
+                await disclosure.get("/v1/publications", params={"kind": "notice"}, headers=auth())
+            ).json()
+            found = [p for p in body["items"] if p["data"].get("appeal_id") == appeal["id"]]
+            return found[0] if found else None
+
+        decision_notice = await eventually(notice)
+        assert decision_notice["data"]["decision"] == "upheld"
+        assert "漏报属实" in decision_notice["body"]
