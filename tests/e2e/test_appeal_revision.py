@@ -96,11 +96,7 @@ class TestAnUpheldAppealRevisesTheResults:
         assert b_result["status"] == "published"
         assert b_result["cycle_id"] == scored.cycle["id"]
         history = await _ok(await disclosure.get(f"/v1/publications/{b_result['id']}/versions"))
-        versions = (
-            {v["version"]: v for v in history["items"]}
-            if "items" in history
-            else {v["version"]: v for v in history}
-        )
+        versions = {v["version"]: v for v in history["items"]}
         assert sorted(versions) == [1, 2]
         assert versions[2]["supersedes"] == 1
         assert versions[1]["data"]["total"] == 56.0 and versions[2]["data"]["total"] == 59.0
