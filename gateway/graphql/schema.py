@@ -25,7 +25,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from gateway.graphql.disclosure import DisclosureQuery
+from gateway.graphql.disclosure import DisclosureMutation, DisclosureQuery
 from gateway.graphql.evaluation import EvaluationQuery
 from gateway.graphql.evaluation_mutations import EvaluationMutation
 from gateway.graphql.indicator import IndicatorQuery
@@ -75,7 +75,7 @@ class HealthQuery:
 
 
 Query = merge_types("Query", (HealthQuery, IndicatorQuery, DisclosureQuery, EvaluationQuery))
-Mutation = merge_types("Mutation", (EvaluationMutation,))
+Mutation = merge_types("Mutation", (EvaluationMutation, DisclosureMutation))
 
 
 def _should_mask(error: GraphQLError) -> bool:
