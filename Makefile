@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/evaluation.py
+	$(BIN)/python bench/disclosure.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

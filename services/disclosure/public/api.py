@@ -65,8 +65,8 @@ async def search_publications(
     """Published publications (each at its latest version, without its content), newest
     first, by any filters; `q` looks in titles and summaries."""
     check = await conditional(request, principal, session)
-    if check.matched:
-        return check.not_modified()
+    if (early := check.early()) is not None:
+        return early
     rows, next_cursor = await queries.search(
         session,
         page,
@@ -129,8 +129,8 @@ async def department_results(
 ) -> Response:
     """A department's published result in each cycle (its latest version), newest first."""
     check = await conditional(request, principal, session)
-    if check.matched:
-        return check.not_modified()
+    if (early := check.early()) is not None:
+        return early
     rows, next_cursor = await queries.department_history(session, department_id, page)
     body = Page[schemas.DepartmentResult](
         items=[department_result(r) for r in rows], next_cursor=next_cursor
@@ -180,8 +180,8 @@ async def export_results_csv(
     """Published results as CSV (UTF-8 with BOM): one row per department × cycle, or per
     department × cycle × indicator with `detail=indicators`."""
     check = await conditional(request, principal, session)
-    if check.matched:
-        return check.not_modified()
+    if (early := check.early()) is not None:
+        return early
     body = exports.to_csv(await export.rows(session), export.detail)
     disposition = f'attachment; filename="{export.filename.format(ext="csv")}"'
     return check.answer(body, "text/csv; charset=utf-8", {"Content-Disposition": disposition})
@@ -196,8 +196,8 @@ async def export_results_json(
 ) -> Response:
     """The same rows as the CSV, as `{"columns": [...], "rows": [{...}]}`."""
     check = await conditional(request, principal, session)
-    if check.matched:
-        return check.not_modified()
+    if (early := check.early()) is not None:
+        return early
     rows = await export.rows(session)
     body = to_json({"columns": list(exports.columns(export.detail)), "rows": rows})
     disposition = f'attachment; filename="{export.filename.format(ext="json")}"'
@@ -218,8 +218,8 @@ async def feed(
 ) -> Response:
     """The newest published versions and retractions as an Atom feed (RFC 4287)."""
     check = await conditional(request, principal, session)
-    if check.matched:
-        return check.not_modified()
+    if (early := check.early()) is not None:
+        return early
     body = await feeds.atom_feed(session, request, jurisdiction=jurisdiction, kind=kind)
     return check.answer(body, "application/atom+xml; charset=utf-8")
 
@@ -238,8 +238,8 @@ async def catalog(
 ) -> Response:
     """A DCAT-AP catalog in JSON-LD: a dataset per publication, paged the Hydra way."""
     check = await conditional(request, principal, session)
-    if check.matched:
-        return check.not_modified()
+    if (early := check.early()) is not None:
+        return early
     document = await feeds.dcat_catalog(session, request, page, jurisdiction=jurisdiction)
     return check.answer(to_json(document), "application/ld+json")
 
@@ -257,8 +257,8 @@ async def comparison(
     """Each department's (and jurisdiction's) published value, points and rank for one
     indicator code, across every jurisdiction that published it."""
     check = await conditional(request, principal, session)
-    if check.matched:
-        return check.not_modified()
+    if (early := check.early()) is not None:
+        return early
     result = await comparison_service.compare(
         session, indicator=indicator, period=period, category=category, jurisdictions=jurisdiction
     )

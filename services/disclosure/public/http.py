@@ -4,12 +4,17 @@ non-JSON bodies, newest-first cursor pages and absolute links."""
 from __future__ import annotations
 
 import hashlib
+import itertools
+import time
 import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services.common.auth import Principal
 from services.common.pagination import PageParams, decode_cursor, encode_cursor
@@ -104,12 +109,69 @@ async def published_state(session: AsyncSession) -> str:
     return f"{row[0]}:{row[1]}"
 
 
+# Bumped whenever this process flushes a version or a ledger entry: its own publications
+# are seen at once; another replica's within `public_state_ttl_seconds`.
+_generation = itertools.count()
+_current_generation = 0
+
+
+def _published_something(session: Session, _context: Any) -> None:
+    from services.disclosure.models import LedgerEntry, PublicationVersion
+
+    for instance in (*session.new, *session.dirty):
+        if isinstance(instance, PublicationVersion | LedgerEntry):
+            session.info["published_something"] = True
+            return
+
+
+def _committed(session: Session) -> None:
+    global _current_generation
+    if session.info.pop("published_something", False):
+        _current_generation = next(_generation) + 1
+
+
+def _rolled_back(session: Session) -> None:
+    session.info.pop("published_something", None)
+
+
+event.listen(Session, "after_flush", _published_something)
+event.listen(Session, "after_commit", _committed)
+event.listen(Session, "after_soft_rollback", lambda session, _previous: _rolled_back(session))
+
+
+@dataclass
+class _Memo:
+    state: str
+    generation: int
+    read_at: float
+
+
+async def current_state(request: Request, session: AsyncSession) -> str:
+    """`published_state`, remembered by the process for `public_state_ttl_seconds` (and
+    until it publishes something itself): a revalidation then costs no database call."""
+    ttl = public_settings(request).public_state_ttl_seconds
+    memo: _Memo | None = getattr(request.app.state, "public_state", None)
+    now = time.monotonic()
+    if memo and memo.generation == _current_generation and now - memo.read_at < ttl:
+        return memo.state
+    generation = _current_generation
+    state = await published_state(session)
+    request.app.state.public_state = _Memo(state, generation, now)
+    return state
+
+
+RESPONSE_CACHE_SIZE = 256
+
+
 class Conditional:
     """A public read whose answer is a function of published content and the request only:
-    its ETag comes from `published_state`, so a matching If-None-Match is answered 304
-    before anything is loaded or serialized."""
+    its ETag comes from the published state, so a matching If-None-Match is answered 304
+    before anything is loaded, and an answer already made for the same state and request is
+    sent again as it was (a few hundred of them are kept)."""
 
-    def __init__(self, request: Request, principal: Principal, state: str, *, max_age: int = 60):
+    def __init__(
+        self, request: Request, principal: Principal, state: str, *, max_age: int = 60
+    ) -> None:
         key = "\n".join(
             (request.url.path, str(request.url.query), request.headers.get("host", ""), state)
         )
@@ -124,15 +186,35 @@ class Conditional:
         if_none_match = request.headers.get("if-none-match", "")
         candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         self.matched = self.etag in candidates or "*" in candidates
+        cache = getattr(request.app.state, "public_responses", None)
+        if cache is None:
+            cache = request.app.state.public_responses = OrderedDict()
+        self._cache: OrderedDict[str, tuple[bytes, str, dict[str, str]]] = cache
 
     def not_modified(self) -> Response:
         return Response(status_code=304, headers=self.headers)
 
+    def made_before(self) -> Response | None:
+        """The answer to this request at this state, if it was made already."""
+        found = self._cache.get(self.etag)
+        if found is None:
+            return None
+        self._cache.move_to_end(self.etag)
+        body, media_type, extra = found
+        return Response(body, media_type=media_type, headers={**self.headers, **extra})
+
     def answer(
         self, body: bytes, media_type: str, headers: dict[str, str] | None = None
     ) -> Response:
+        self._cache[self.etag] = (body, media_type, dict(headers or {}))
+        while len(self._cache) > RESPONSE_CACHE_SIZE:
+            self._cache.popitem(last=False)
         return Response(body, media_type=media_type, headers={**self.headers, **(headers or {})})
+
+    def early(self) -> Response | None:
+        """304, or the answer made before: what can be sent without loading anything."""
+        return self.not_modified() if self.matched else self.made_before()
 
 
 async def conditional(request: Request, principal: Principal, session: AsyncSession) -> Conditional:
-    return Conditional(request, principal, await published_state(session))
+    return Conditional(request, principal, await current_state(request, session))
