@@ -1,7 +1,7 @@
 """The disclosure service's public list, fresh (200) and revalidated (304), beside its /healthz.
 
     .venv/bin/python bench/disclosure.py [--seconds N] [--connections C] [--threads T]
-                                         [--rounds R] [--publications N]
+                                         [--rounds R] [--publications N] [--only list|search]
 
 `python -m govperf serve disclosure` (one uvicorn worker, INFO access logs to /dev/null) on
 a fresh PostgreSQL database; N publications (default 200) are created and published
@@ -195,7 +195,16 @@ async def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (-t)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds (median shown)")
     parser.add_argument("--publications", type=int, default=200, help="publications seeded")
+    parser.add_argument(
+        "--only",
+        choices=("list", "search"),
+        help="only /healthz and this list (the other's queued work cannot slow it)",
+    )
     args = parser.parse_args()
+    if args.only:
+        keep = {"healthz", args.only, f"{args.only}304"}
+        global SCENARIOS
+        SCENARIOS = tuple(s for s in SCENARIOS if s.key in keep)
     cancel_on_sigterm()
     wrk = ensure_wrk()
     settings = Settings(wrk, args.seconds, args.threads, args.connections, args.rounds)
