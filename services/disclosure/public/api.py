@@ -18,17 +18,22 @@ from services.common.errors import responses
 from services.common.jurisdictions import DIVISION_CODE_PATTERN
 from services.common.pagination import Page, PageParamsDep
 from services.common.ratelimit import TooManyRequests
-from services.common.routing import SessionDep, TransactionalRoute
+from services.common.routing import SessionDep
 from services.disclosure.public import comparison as comparison_service
 from services.disclosure.public import exports, feeds, queries, schemas
 from services.disclosure.public import transparency as transparency_service
-from services.disclosure.public.http import conditional, rate_limited
+from services.disclosure.public.http import (
+    PublicReadRoute,
+    answers_early,
+    conditional,
+    rate_limited,
+)
 from services.disclosure.public.settings import PublicSettings, public_settings
 
 router = APIRouter(
     prefix="/v1",
     tags=["public"],
-    route_class=TransactionalRoute,
+    route_class=PublicReadRoute,
     dependencies=[Depends(rate_limited)],
 )
 
@@ -46,6 +51,7 @@ Code = Annotated[str | None, Query(min_length=1, max_length=64)]
     response_model=Page[schemas.PublishedSummary],
     responses=PUBLIC,
 )
+@answers_early
 async def search_publications(
     request: Request,
     session: SessionDep,
@@ -120,6 +126,7 @@ def department_result(version: Any) -> schemas.DepartmentResult:
     response_model=Page[schemas.DepartmentResult],
     responses=PUBLIC,
 )
+@answers_early
 async def department_results(
     request: Request,
     session: SessionDep,
@@ -171,6 +178,7 @@ class ExportQuery:
 
 
 @router.get("/results/export.csv", response_class=Response, responses=EXPORT_RESPONSES)
+@answers_early
 async def export_results_csv(
     request: Request,
     session: SessionDep,
@@ -188,6 +196,7 @@ async def export_results_csv(
 
 
 @router.get("/results/export.json", response_class=Response, responses=EXPORT_RESPONSES)
+@answers_early
 async def export_results_json(
     request: Request,
     session: SessionDep,
@@ -209,6 +218,7 @@ async def export_results_json(
     response_class=Response,
     responses={**PUBLIC, 200: {"content": {"application/atom+xml": {}}, "description": "Atom"}},
 )
+@answers_early
 async def feed(
     request: Request,
     session: SessionDep,
@@ -229,6 +239,7 @@ async def feed(
     response_class=Response,
     responses={**PUBLIC, 200: {"content": {"application/ld+json": {}}, "description": "DCAT"}},
 )
+@answers_early
 async def catalog(
     request: Request,
     session: SessionDep,
@@ -245,6 +256,7 @@ async def catalog(
 
 
 @router.get("/comparison", response_model=schemas.Comparison, responses=PUBLIC)
+@answers_early
 async def comparison(
     request: Request,
     session: SessionDep,

@@ -16,9 +16,10 @@ from sqlalchemy import Select, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from services.common.auth import Principal
+from services.common.auth import ANONYMOUS, Principal
 from services.common.pagination import PageParams, decode_cursor, encode_cursor
 from services.common.ratelimit import RateLimiter
+from services.common.routing import TransactionalRoute
 from services.disclosure.public.settings import public_settings
 
 
@@ -146,17 +147,23 @@ class _Memo:
     read_at: float
 
 
+def _remembered(request: Request) -> str | None:
+    ttl = public_settings(request).public_state_ttl_seconds
+    memo: _Memo | None = getattr(request.app.state, "public_state", None)
+    if memo and memo.generation == _current_generation and time.monotonic() - memo.read_at < ttl:
+        return memo.state
+    return None
+
+
 async def current_state(request: Request, session: AsyncSession) -> str:
     """`published_state`, remembered by the process for `public_state_ttl_seconds` (and
     until it publishes something itself): a revalidation then costs no database call."""
-    ttl = public_settings(request).public_state_ttl_seconds
-    memo: _Memo | None = getattr(request.app.state, "public_state", None)
-    now = time.monotonic()
-    if memo and memo.generation == _current_generation and now - memo.read_at < ttl:
-        return memo.state
+    if (state := _remembered(request)) is not None:
+        return state
     generation = _current_generation
+    read_at = time.monotonic()
     state = await published_state(session)
-    request.app.state.public_state = _Memo(state, generation, now)
+    request.app.state.public_state = _Memo(state, generation, read_at)
     return state
 
 
@@ -218,3 +225,34 @@ class Conditional:
 
 async def conditional(request: Request, principal: Principal, session: AsyncSession) -> Conditional:
     return Conditional(request, principal, await current_state(request, session))
+
+
+def answers_early(endpoint: Any) -> Any:
+    """Mark a public read whose every answer is a `Conditional` one: `PublicReadRoute` may
+    then answer an anonymous caller's 304 (or an answer made before) ahead of the endpoint,
+    without parsing its parameters."""
+    endpoint.answers_early = True
+    return endpoint
+
+
+class PublicReadRoute(TransactionalRoute):
+    """The transactional route, with the early answer of `answers_early` endpoints: for an
+    anonymous GET whose published state the process remembers, the rate limit is counted
+    and a matching If-None-Match (or an answer already made) is sent at once."""
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+        if not getattr(self.endpoint, "answers_early", False):
+            return handler
+
+        async def early_first(request: Request) -> Response:
+            if request.method == "GET" and "authorization" not in request.headers:
+                state = _remembered(request)
+                if state is not None:
+                    early = Conditional(request, ANONYMOUS, state).early()
+                    if early is not None:
+                        await rate_limited(request)
+                        return early
+            return await handler(request)
+
+        return early_first
