@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/evaluation.py
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/disclosure.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

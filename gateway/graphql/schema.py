@@ -27,7 +27,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from gateway.graphql.disclosure import DisclosureQuery
+from gateway.graphql.disclosure import DisclosureMutation, DisclosureQuery
 from gateway.graphql.evaluation import EvaluationQuery
 from gateway.graphql.evaluation_mutations import EvaluationMutation
 from gateway.graphql.feedback import FeedbackMutation, FeedbackQuery
@@ -80,7 +80,7 @@ class HealthQuery:
 Query = merge_types(
     "Query", (HealthQuery, IndicatorQuery, DisclosureQuery, EvaluationQuery, FeedbackQuery)
 )
-Mutation = merge_types("Mutation", (EvaluationMutation, FeedbackMutation))
+Mutation = merge_types("Mutation", (EvaluationMutation, DisclosureMutation, FeedbackMutation))
 
 
 def _should_mask(error: GraphQLError) -> bool:

@@ -4,14 +4,15 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
+from pydantic import BaseModel
 
-from services.common.auth import AdminOnly, OptionalPrincipal
-from services.common.caching import cached_json
+from services.common.auth import AdminOnly, OptionalPrincipal, Principal
 from services.common.errors import Forbidden, NotFound, Unauthorized, responses
 from services.common.pagination import Page, PageParamsDep
 from services.common.routing import SessionDep, TransactionalRoute
 from services.disclosure import schemas
 from services.disclosure import service as publication_service
+from services.disclosure.public.http import cached_body
 
 router = APIRouter(prefix="/v1/publications", tags=["publications"], route_class=TransactionalRoute)
 
@@ -19,6 +20,13 @@ CONDITIONAL = {304: {"description": "Not modified (If-None-Match matched the ETa
 # A path segment, not an int: a publication is looked up first (404 if it has no published
 # version), then a segment that names none of its versions is a 404 as well.
 VersionNumber = Annotated[str, Path(examples=["1"])]
+
+
+def json_answer(request: Request, principal: Principal, body: BaseModel) -> Response:
+    """A conditional JSON answer (ETag, Cache-Control, 304) serialized by pydantic-core in
+    one pass: walking a page of data snapshots with `jsonable_encoder` cost most of a
+    list's time."""
+    return cached_body(request, principal, body.model_dump_json().encode(), "application/json")
 
 
 def _policy(request: Request) -> dict[str, str]:
@@ -52,7 +60,7 @@ async def list_publications(
     body = Page(
         items=[schemas.Publication.model_validate(r) for r in rows], next_cursor=next_cursor
     )
-    return cached_json(request, principal, body)
+    return json_answer(request, principal, body)
 
 
 @router.get(
@@ -67,7 +75,7 @@ async def get_publication(
     publication_id: uuid.UUID,
 ) -> Response:
     publication = await publication_service.get_publication(session, principal, publication_id)
-    return cached_json(request, principal, schemas.Publication.model_validate(publication))
+    return json_answer(request, principal, schemas.Publication.model_validate(publication))
 
 
 @router.get(
@@ -88,7 +96,7 @@ async def list_versions(
         items=[schemas.PublicationVersion.model_validate(r) for r in rows],
         next_cursor=next_cursor,
     )
-    return cached_json(request, principal, body)
+    return json_answer(request, principal, body)
 
 
 @router.get(
@@ -104,7 +112,7 @@ async def get_version(
     version: VersionNumber,
 ) -> Response:
     row = await publication_service.get_version(session, publication_id, version)
-    return cached_json(request, principal, schemas.PublicationVersion.model_validate(row))
+    return json_answer(request, principal, schemas.PublicationVersion.model_validate(row))
 
 
 @router.post(

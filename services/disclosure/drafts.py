@@ -357,11 +357,15 @@ def _rectification_handler(policy: Policy) -> EventHandler:
         department_id = _uuid(data.get("department_id"))
         subject_key = f"rectification:{cycle_id}:{department_id}"
         incoming = _task(data)
+        # Locked from the read on: tasks of one department arrive on their own aggregates,
+        # so two may merge into the same task list at once.
         current = await session.scalar(
-            select(Publication.data).where(
+            select(Publication.data)
+            .where(
                 Publication.jurisdiction_code == jurisdiction_code,
                 Publication.subject_key == subject_key,
             )
+            .with_for_update()
         )
         tasks = [dict(t) for t in (current or {}).get("tasks", [])]
         kept = next((t for t in tasks if t.get("task_id") == incoming["task_id"]), None)

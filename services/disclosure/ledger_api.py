@@ -7,11 +7,11 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from services.common.auth import OptionalPrincipal
-from services.common.caching import cached_json
 from services.common.errors import responses
 from services.common.pagination import Page, PageParamsDep, paginate
 from services.common.routing import SessionDep, TransactionalRoute
 from services.disclosure import ledger, schemas
+from services.disclosure.api import json_answer
 from services.disclosure.models import LedgerEntry
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"], route_class=TransactionalRoute)
@@ -29,7 +29,7 @@ async def list_ledger(
     body = Page(
         items=[schemas.LedgerEntry.model_validate(r) for r in rows], next_cursor=next_cursor
     )
-    return cached_json(request, principal, body)
+    return json_answer(request, principal, body)
 
 
 @router.get("/verify", response_model=schemas.LedgerVerification, responses=responses())

@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 from services.common.events.subscriptions import inbox_secret
 from services.disclosure.models import DisclosureCycle
 from tests.common.events.receivers import eventually
+from tests.disclosure.test_workflow import emitted
 from tests.harness import HEIHE, Stack, auth
 
 CYCLE = str(uuid.uuid4())
@@ -133,6 +134,11 @@ class TestResults:
         assert a["data"]["result_version"] == 1 and a["data"]["cycle"] == "2026-social"
         public = await stack.client("disclosure").get(f"/v1/publications/{a['id']}")
         assert public.json()["data"]["total"] == 90.0
+        events = {e["publication_id"]: e for e in await emitted(stack, "publication.published")}
+        assert len(events) == 3
+        announced = events[a["id"]]
+        assert (announced["kind"], announced["publication_version"]) == ("department_result", 1)
+        assert (announced["cycle_id"], announced["department_id"]) == (CYCLE, DEPT_A)
 
     async def test_the_same_event_twice_changes_nothing(self, stack: Stack) -> None:
         await deliver(stack, "results.preliminary", results(), webhook_id="msg_same")

@@ -107,7 +107,8 @@ class TestSearch:
         items = (await client.get("/v1/search/publications")).json()["items"]
         assert len(items) == 1
         assert items[0]["version"] == 2 and items[0]["supersedes"] == 1
-        assert items[0]["data"]["status"] == "finalized"
+        # A search lists; the content itself is the publication's to give.
+        assert "data" not in items[0] and "body" not in items[0]
 
     async def test_a_retraction_stays_visible_with_its_reason_and_no_content(
         self, stack: Stack
@@ -124,7 +125,7 @@ class TestSearch:
         (item,) = (await client.get("/v1/search/publications")).json()["items"]
         assert item["title"] == "有误的公告" and item["withdrawn"] is True
         assert item["retraction_reason"] == "数据口径有误" and item["retracted_at"]
-        assert item["summary"] is None and item["body"] is None and item["data"] is None
+        assert item["summary"] is None and item["status"] == "retracted"
         # Withdrawn text is not searchable either.
         hidden = await client.get("/v1/search/publications", params={"q": "这段内容"})
         assert hidden.json()["items"] == []
@@ -220,6 +221,32 @@ class TestPaginationAndCaching:
             "/v1/feed.atom", headers={"if-none-match": first.headers["etag"]}
         )
         assert changed.status_code == 200 and changed.headers["etag"] != first.headers["etag"]
+
+    async def test_a_retraction_through_the_workflow_changes_every_etag(self, stack: Stack) -> None:
+        client = stack.client("disclosure")
+        created = await client.post(
+            "/v1/publications",
+            headers=auth(),
+            json={"jurisdiction_code": "231100", "kind": "plan", "title": "指标体系"},
+        )
+        publication = created.json()["id"]
+        published_now = await client.post(f"/v1/publications/{publication}/publish", headers=auth())
+        assert published_now.status_code == 200, published_now.text
+        paths = ("/v1/search/publications", "/v1/feed.atom", "/v1/catalog.jsonld")
+        answers = {p: await client.get(p) for p in paths}
+        assert {p: a.status_code for p, a in answers.items()} == dict.fromkeys(paths, 200), [
+            a.text for a in answers.values()
+        ]
+        before = {p: a.headers["etag"] for p, a in answers.items()}
+        retracted = await client.post(
+            f"/v1/publications/{publication}/retract", json={"reason": "口径有误"}, headers=auth()
+        )
+        assert retracted.status_code == 200, retracted.text
+        for path in paths:
+            answer = await client.get(path, headers={"if-none-match": before[path]})
+            assert answer.status_code == 200, path
+        (item,) = (await client.get("/v1/search/publications")).json()["items"]
+        assert item["status"] == "retracted" and item["retraction_reason"] == "口径有误"
 
 
 class TestDepartmentHistory:

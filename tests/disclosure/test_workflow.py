@@ -180,6 +180,25 @@ class TestVersions:
         assert [v["version"] for v in first["items"] + second["items"]] == [1, 2, 3]
         assert second["next_cursor"] is None
 
+    async def test_the_history_is_cacheable_and_revalidates(self, stack: Stack) -> None:
+        client = stack.client("disclosure")
+        item = await factories.draft_publication(client, kind="plan", title="v1")
+        path = f"/v1/publications/{item['id']}"
+        await client.post(f"{path}/publish", headers=EDITOR)
+        first = await client.get(f"{path}/versions")
+        assert first.headers["cache-control"].startswith("public")
+        etag = first.headers["etag"]
+        same = await client.get(f"{path}/versions", headers={"if-none-match": etag})
+        assert same.status_code == 304
+        await client.patch(path, json={"title": "v2"}, headers=EDITOR)
+        # A pending draft changes nothing public.
+        assert (
+            await client.get(f"{path}/versions", headers={"if-none-match": etag})
+        ).status_code == 304
+        await client.post(f"{path}/publish", headers=EDITOR)
+        changed = await client.get(f"{path}/versions", headers={"if-none-match": etag})
+        assert changed.status_code == 200 and len(changed.json()["items"]) == 2
+
     async def test_a_draft_has_no_public_history(self, stack: Stack) -> None:
         client = stack.client("disclosure")
         draft = await factories.draft_publication(client)
@@ -221,6 +240,21 @@ class TestRetraction:
         assert (await client.get("/v1/publications", params={"status": "published"})).json()[
             "items"
         ] == []
+
+    async def test_retracting_while_the_next_version_is_drafted_keeps_the_draft(
+        self, stack: Stack
+    ) -> None:
+        client = stack.client("disclosure")
+        item = await factories.draft_publication(client, kind="plan", title="已发布")
+        path = f"/v1/publications/{item['id']}"
+        await client.post(f"{path}/publish", headers=EDITOR)
+        await client.patch(path, json={"title": "修改中"}, headers=EDITOR)
+        response = await client.post(f"{path}/retract", json={"reason": "撤回"}, headers=EDITOR)
+        assert response.status_code == 200, response.text
+        office = response.json()
+        assert (office["status"], office["title"], office["version"]) == ("draft", "修改中", 1)
+        public = (await client.get(path)).json()
+        assert (public["status"], public["title"], public["body"]) == ("retracted", "已发布", "")
 
     async def test_a_draft_cannot_be_retracted(self, stack: Stack) -> None:
         client = stack.client("disclosure")

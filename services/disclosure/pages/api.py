@@ -18,20 +18,27 @@ from services.common.errors import NotFound, responses
 from services.common.jurisdictions import DIVISION_CODE_PATTERN
 from services.common.pagination import PageParams
 from services.common.ratelimit import TooManyRequests
-from services.common.routing import SessionDep, TransactionalRoute
+from services.common.routing import SessionDep
 from services.disclosure import ledger as ledger_service
 from services.disclosure.charts import format_number
 from services.disclosure.pages import views
 from services.disclosure.pages.i18n import Lang, translator
 from services.disclosure.public import comparison as comparison_service
 from services.disclosure.public import transparency as transparency_service
-from services.disclosure.public.http import cached_body, rate_limited
+from services.disclosure.public.http import (
+    Conditional,
+    PublicReadRoute,
+    answers_early,
+    cached_body,
+    conditional,
+    rate_limited,
+)
 from services.disclosure.public.settings import PublicSettings, public_settings
 
 router = APIRouter(
     prefix="/pages",
     tags=["pages"],
-    route_class=TransactionalRoute,
+    route_class=PublicReadRoute,
     dependencies=[Depends(rate_limited)],
 )
 
@@ -47,6 +54,7 @@ PAGE = {
     304: {"description": "Not modified (If-None-Match matched the ETag)"},
     **HTML,
 }
+HTML_TYPE = "text/html; charset=utf-8"
 LangQuery = Annotated[Lang, Query(description="Page language: zh (default) or en")]
 
 
@@ -67,8 +75,15 @@ def _date(moment: datetime | None) -> str:
 
 
 def render(
-    request: Request, principal: Principal, lang: Lang, template: str, **context: Any
+    request: Request,
+    principal: Principal,
+    lang: Lang,
+    template: str,
+    *,
+    check: Conditional | None = None,
+    **context: Any,
 ) -> Response:
+    """The page; with `check`, under the published state's ETag, else its body's."""
     t = translator(lang)
 
     def link(path: str, **query: Any) -> str:
@@ -94,7 +109,9 @@ def render(
         date=_date,
         **context,
     )
-    return cached_body(request, principal, html.encode("utf-8"), "text/html; charset=utf-8")
+    if check is not None:
+        return check.answer(html.encode("utf-8"), HTML_TYPE)
+    return cached_body(request, principal, html.encode("utf-8"), HTML_TYPE)
 
 
 def _charts_safe(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -102,19 +119,24 @@ def _charts_safe(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @router.get("", response_class=Response, responses=PAGE)
+@answers_early
 async def home_page(
     request: Request, session: SessionDep, principal: OptionalPrincipal, lang: LangQuery = "zh"
 ) -> Response:
     """The latest published results, ranked, and the latest publications."""
+    check = await conditional(request, principal, session)
+    if (early := check.early()) is not None:
+        return early
     context = await views.home(session, translator(lang))
     for cycle in context["cycles"]:
         cycle["groups"] = _charts_safe(cycle["groups"])
-    return render(request, principal, lang, "home.html", **context)
+    return render(request, principal, lang, "home.html", check=check, **context)
 
 
 @router.get(
     "/cycles/{cycle_id}", response_class=Response, responses={**PAGE, **responses(NotFound)}
 )
+@answers_early
 async def cycle_page(
     request: Request,
     session: SessionDep,
@@ -123,9 +145,12 @@ async def cycle_page(
     lang: LangQuery = "zh",
 ) -> Response:
     """A cycle's ranking per category as a bar chart with its table, and its versions."""
+    check = await conditional(request, principal, session)
+    if (early := check.early()) is not None:
+        return early
     context = await views.cycle(session, translator(lang), cycle_id)
     context["cycle"]["groups"] = _charts_safe(context["cycle"]["groups"])
-    return render(request, principal, lang, "cycle.html", **context)
+    return render(request, principal, lang, "cycle.html", check=check, **context)
 
 
 @router.get(
@@ -133,6 +158,7 @@ async def cycle_page(
     response_class=Response,
     responses={**PAGE, **responses(NotFound)},
 )
+@answers_early
 async def department_page(
     request: Request,
     session: SessionDep,
@@ -141,11 +167,15 @@ async def department_page(
     lang: LangQuery = "zh",
 ) -> Response:
     """A department's score history as a line chart, its latest breakdown, rectification."""
+    check = await conditional(request, principal, session)
+    if (early := check.early()) is not None:
+        return early
     context = await views.department(session, translator(lang), department_id)
-    return render(request, principal, lang, "department.html", **context)
+    return render(request, principal, lang, "department.html", check=check, **context)
 
 
 @router.get("/comparison", response_class=Response, responses=PAGE)
+@answers_early
 async def comparison_page(
     request: Request,
     session: SessionDep,
@@ -155,6 +185,9 @@ async def comparison_page(
     lang: LangQuery = "zh",
 ) -> Response:
     """The comparison of one indicator code across jurisdictions, with a form to choose it."""
+    check = await conditional(request, principal, session)
+    if (early := check.early()) is not None:
+        return early
     comparison = None
     chart = ""
     if indicator:
@@ -165,6 +198,7 @@ async def comparison_page(
         principal,
         lang,
         "comparison.html",
+        check=check,
         indicator=indicator,
         period=period,
         comparison=comparison,

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import TypeAdapter
+from pydantic_core import to_json
 
 from services.common.auth import OptionalPrincipal
 from services.common.caching import cached_json
@@ -16,20 +18,26 @@ from services.common.errors import responses
 from services.common.jurisdictions import DIVISION_CODE_PATTERN
 from services.common.pagination import Page, PageParamsDep
 from services.common.ratelimit import TooManyRequests
-from services.common.routing import SessionDep, TransactionalRoute
+from services.common.routing import SessionDep
 from services.disclosure.public import comparison as comparison_service
 from services.disclosure.public import exports, feeds, queries, schemas
 from services.disclosure.public import transparency as transparency_service
-from services.disclosure.public.http import cached_body, rate_limited
+from services.disclosure.public.http import (
+    PublicReadRoute,
+    answers_early,
+    conditional,
+    rate_limited,
+)
 from services.disclosure.public.settings import PublicSettings, public_settings
 
 router = APIRouter(
     prefix="/v1",
     tags=["public"],
-    route_class=TransactionalRoute,
+    route_class=PublicReadRoute,
     dependencies=[Depends(rate_limited)],
 )
 
+JSON = "application/json"
 CONDITIONAL = {304: {"description": "Not modified (If-None-Match matched the ETag)"}}
 PUBLIC = {**responses(TooManyRequests), **CONDITIONAL}
 Kind = Literal["plan", "results", "department_result", "rectification", "annual_report", "notice"]
@@ -40,9 +48,10 @@ Code = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 @router.get(
     "/search/publications",
-    response_model=Page[schemas.PublishedVersion],
+    response_model=Page[schemas.PublishedSummary],
     responses=PUBLIC,
 )
+@answers_early
 async def search_publications(
     request: Request,
     session: SessionDep,
@@ -59,8 +68,11 @@ async def search_publications(
     published_to: datetime | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> Response:
-    """Published publications (each at its latest version), newest first, by any filters;
-    `q` looks in titles and summaries."""
+    """Published publications (each at its latest version, without its content), newest
+    first, by any filters; `q` looks in titles and summaries."""
+    check = await conditional(request, principal, session)
+    if (early := check.early()) is not None:
+        return early
     rows, next_cursor = await queries.search(
         session,
         page,
@@ -75,11 +87,13 @@ async def search_publications(
         published_to=published_to,
         text=q,
     )
-    body = Page[schemas.PublishedVersion](
-        items=[schemas.PublishedVersion.model_validate(queries.public_view(r)) for r in rows],
-        next_cursor=next_cursor,
+    body = SUMMARY_PAGE.validate_python(
+        {"items": rows, "next_cursor": next_cursor}, from_attributes=True
     )
-    return cached_json(request, principal, body)
+    return check.answer(SUMMARY_PAGE.dump_json(body), "application/json")
+
+
+SUMMARY_PAGE = TypeAdapter(Page[schemas.PublishedSummary])
 
 
 def department_result(version: Any) -> schemas.DepartmentResult:
@@ -112,6 +126,7 @@ def department_result(version: Any) -> schemas.DepartmentResult:
     response_model=Page[schemas.DepartmentResult],
     responses=PUBLIC,
 )
+@answers_early
 async def department_results(
     request: Request,
     session: SessionDep,
@@ -120,11 +135,14 @@ async def department_results(
     department_id: uuid.UUID,
 ) -> Response:
     """A department's published result in each cycle (its latest version), newest first."""
+    check = await conditional(request, principal, session)
+    if (early := check.early()) is not None:
+        return early
     rows, next_cursor = await queries.department_history(session, department_id, page)
     body = Page[schemas.DepartmentResult](
         items=[department_result(r) for r in rows], next_cursor=next_cursor
     )
-    return cached_json(request, principal, body)
+    return check.answer(body.model_dump_json().encode(), JSON)
 
 
 EXPORT_RESPONSES = {
@@ -133,64 +151,66 @@ EXPORT_RESPONSES = {
 }
 
 
-async def _export_rows(
-    session: SessionDep,
-    jurisdiction: Jurisdiction = None,
-    cycle_id: uuid.UUID | None = None,
-    period: Period = None,
-    category: Code = None,
-    department_id: uuid.UUID | None = None,
-    detail: Literal["departments", "indicators"] = "departments",
-) -> tuple[list[dict[str, Any]], bool, str]:
-    indicators = detail == "indicators"
-    rows = await exports.result_rows(
-        session,
-        jurisdiction=jurisdiction,
-        cycle_id=cycle_id,
-        period=period,
-        category=category,
-        department_id=department_id,
-        detail=indicators,
-    )
-    name = exports.filename(
-        "results", "{ext}", detail=indicators, jurisdiction=jurisdiction, period=period
-    )
-    return rows, indicators, name
+class ExportQuery:
+    def __init__(
+        self,
+        jurisdiction: Jurisdiction = None,
+        cycle_id: uuid.UUID | None = None,
+        period: Period = None,
+        category: Code = None,
+        department_id: uuid.UUID | None = None,
+        detail: Literal["departments", "indicators"] = "departments",
+    ) -> None:
+        self.filters = {
+            "jurisdiction": jurisdiction,
+            "cycle_id": cycle_id,
+            "period": period,
+            "category": category,
+            "department_id": department_id,
+        }
+        self.detail = detail == "indicators"
+        self.filename = exports.filename(
+            "results", "{ext}", detail=self.detail, jurisdiction=jurisdiction, period=period
+        )
 
-
-ExportRows = Annotated[tuple[list[dict[str, Any]], bool, str], Depends(_export_rows)]
+    async def rows(self, session: Any) -> list[dict[str, Any]]:
+        return await exports.result_rows(session, detail=self.detail, **self.filters)
 
 
 @router.get("/results/export.csv", response_class=Response, responses=EXPORT_RESPONSES)
+@answers_early
 async def export_results_csv(
-    request: Request, principal: OptionalPrincipal, export: ExportRows
+    request: Request,
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    export: Annotated[ExportQuery, Depends()],
 ) -> Response:
     """Published results as CSV (UTF-8 with BOM): one row per department × cycle, or per
     department × cycle × indicator with `detail=indicators`."""
-    rows, detail, name = export
-    return cached_body(
-        request,
-        principal,
-        exports.to_csv(rows, detail),
-        "text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name.format(ext="csv")}"'},
-    )
+    check = await conditional(request, principal, session)
+    if (early := check.early()) is not None:
+        return early
+    body = exports.to_csv(await export.rows(session), export.detail)
+    disposition = f'attachment; filename="{export.filename.format(ext="csv")}"'
+    return check.answer(body, "text/csv; charset=utf-8", {"Content-Disposition": disposition})
 
 
 @router.get("/results/export.json", response_class=Response, responses=EXPORT_RESPONSES)
+@answers_early
 async def export_results_json(
-    request: Request, principal: OptionalPrincipal, export: ExportRows
+    request: Request,
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    export: Annotated[ExportQuery, Depends()],
 ) -> Response:
     """The same rows as the CSV, as `{"columns": [...], "rows": [{...}]}`."""
-    rows, detail, name = export
-    response = cached_json(
-        request, principal, {"columns": list(exports.columns(detail)), "rows": rows}
-    )
-    if response.status_code == 200:
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{name.format(ext="json")}"'
-        )
-    return response
+    check = await conditional(request, principal, session)
+    if (early := check.early()) is not None:
+        return early
+    rows = await export.rows(session)
+    body = to_json({"columns": list(exports.columns(export.detail)), "rows": rows})
+    disposition = f'attachment; filename="{export.filename.format(ext="json")}"'
+    return check.answer(body, JSON, {"Content-Disposition": disposition})
 
 
 @router.get(
@@ -198,6 +218,7 @@ async def export_results_json(
     response_class=Response,
     responses={**PUBLIC, 200: {"content": {"application/atom+xml": {}}, "description": "Atom"}},
 )
+@answers_early
 async def feed(
     request: Request,
     session: SessionDep,
@@ -206,8 +227,11 @@ async def feed(
     kind: Kind | None = None,
 ) -> Response:
     """The newest published versions and retractions as an Atom feed (RFC 4287)."""
+    check = await conditional(request, principal, session)
+    if (early := check.early()) is not None:
+        return early
     body = await feeds.atom_feed(session, request, jurisdiction=jurisdiction, kind=kind)
-    return cached_body(request, principal, body, "application/atom+xml; charset=utf-8")
+    return check.answer(body, "application/atom+xml; charset=utf-8")
 
 
 @router.get(
@@ -215,6 +239,7 @@ async def feed(
     response_class=Response,
     responses={**PUBLIC, 200: {"content": {"application/ld+json": {}}, "description": "DCAT"}},
 )
+@answers_early
 async def catalog(
     request: Request,
     session: SessionDep,
@@ -223,14 +248,15 @@ async def catalog(
     jurisdiction: Jurisdiction = None,
 ) -> Response:
     """A DCAT-AP catalog in JSON-LD: a dataset per publication, paged the Hydra way."""
+    check = await conditional(request, principal, session)
+    if (early := check.early()) is not None:
+        return early
     document = await feeds.dcat_catalog(session, request, page, jurisdiction=jurisdiction)
-    response = cached_json(request, principal, document)
-    if response.status_code == 200:
-        response.headers["Content-Type"] = "application/ld+json"
-    return response
+    return check.answer(to_json(document), "application/ld+json")
 
 
 @router.get("/comparison", response_model=schemas.Comparison, responses=PUBLIC)
+@answers_early
 async def comparison(
     request: Request,
     session: SessionDep,
@@ -242,10 +268,13 @@ async def comparison(
 ) -> Response:
     """Each department's (and jurisdiction's) published value, points and rank for one
     indicator code, across every jurisdiction that published it."""
+    check = await conditional(request, principal, session)
+    if (early := check.early()) is not None:
+        return early
     result = await comparison_service.compare(
         session, indicator=indicator, period=period, category=category, jurisdictions=jurisdiction
     )
-    return cached_json(request, principal, result)
+    return check.answer(result.model_dump_json().encode(), JSON)
 
 
 @router.get("/transparency", response_model=Page[schemas.CycleTransparency], responses=PUBLIC)

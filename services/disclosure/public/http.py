@@ -4,16 +4,22 @@ non-JSON bodies, newest-first cursor pages and absolute links."""
 from __future__ import annotations
 
 import hashlib
+import itertools
+import time
 import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
-from sqlalchemy import Select
+from sqlalchemy import Select, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from services.common.auth import Principal
+from services.common.auth import ANONYMOUS, Principal
 from services.common.pagination import PageParams, decode_cursor, encode_cursor
 from services.common.ratelimit import RateLimiter
+from services.common.routing import TransactionalRoute
 from services.disclosure.public.settings import public_settings
 
 
@@ -54,14 +60,24 @@ def cached_body(
 
 
 async def paginate_newest_first(
-    session: AsyncSession, stmt: Select[Any], key_column: Any, page: PageParams
+    session: AsyncSession,
+    stmt: Select[Any],
+    key_column: Any,
+    page: PageParams,
+    *,
+    columns: tuple[Any, ...] | None = None,
 ) -> tuple[list[Any], str | None]:
     """Rows newest first (descending time-ordered id) after the cursor: what is inserted
-    meanwhile lands before the first page, never shifting the pages a reader is walking."""
+    meanwhile lands before the first page, never shifting the pages a reader is walking.
+    With `columns`, plain rows of those columns (no ORM instances) read on the connection."""
     if page.cursor:
         stmt = stmt.where(key_column < decode_cursor(page.cursor, uuid.UUID))
     stmt = stmt.order_by(key_column.desc()).limit(page.limit + 1)
-    rows = list((await session.scalars(stmt)).all())
+    if columns is not None:
+        stmt = stmt.with_only_columns(*columns)
+        rows = list((await (await session.connection()).execute(stmt)).all())
+    else:
+        rows = list((await session.scalars(stmt)).all())
     if len(rows) > page.limit:
         rows = rows[: page.limit]
         return rows, encode_cursor(getattr(rows[-1], key_column.key))
@@ -71,3 +87,172 @@ async def paginate_newest_first(
 def absolute(request: Request, path: str) -> str:
     """An absolute link to `path` on the origin the caller used."""
     return str(request.base_url).rstrip("/") + path
+
+
+async def published_state(session: AsyncSession) -> str:
+    """Where published content stands: the newest version and the ledger's head. Every
+    publication and every retraction moves one of them (versions are frozen, a retraction
+    appends to the ledger), and both are read from a primary key's index."""
+    from services.disclosure.models import LedgerEntry, PublicationVersion
+
+    row = (
+        await session.execute(
+            select(
+                # PostgreSQL has no max(uuid); the index gives the newest id all the same.
+                select(PublicationVersion.id)
+                .order_by(PublicationVersion.id.desc())
+                .limit(1)
+                .scalar_subquery(),
+                select(func.max(LedgerEntry.seq)).scalar_subquery(),
+            )
+        )
+    ).one()
+    return f"{row[0]}:{row[1]}"
+
+
+# Bumped whenever this process flushes a version or a ledger entry: its own publications
+# are seen at once; another replica's within `public_state_ttl_seconds`.
+_generation = itertools.count()
+_current_generation = 0
+
+
+def _published_something(session: Session, _context: Any) -> None:
+    from services.disclosure.models import LedgerEntry, PublicationVersion
+
+    for instance in (*session.new, *session.dirty):
+        if isinstance(instance, PublicationVersion | LedgerEntry):
+            session.info["published_something"] = True
+            return
+
+
+def _committed(session: Session) -> None:
+    global _current_generation
+    if session.info.pop("published_something", False):
+        _current_generation = next(_generation) + 1
+
+
+def _rolled_back(session: Session) -> None:
+    session.info.pop("published_something", None)
+
+
+event.listen(Session, "after_flush", _published_something)
+event.listen(Session, "after_commit", _committed)
+event.listen(Session, "after_soft_rollback", lambda session, _previous: _rolled_back(session))
+
+
+@dataclass
+class _Memo:
+    state: str
+    generation: int
+    read_at: float
+
+
+def _remembered(request: Request) -> str | None:
+    ttl = public_settings(request).public_state_ttl_seconds
+    memo: _Memo | None = getattr(request.app.state, "public_state", None)
+    if memo and memo.generation == _current_generation and time.monotonic() - memo.read_at < ttl:
+        return memo.state
+    return None
+
+
+async def current_state(request: Request, session: AsyncSession) -> str:
+    """`published_state`, remembered by the process for `public_state_ttl_seconds` (and
+    until it publishes something itself): a revalidation then costs no database call."""
+    if (state := _remembered(request)) is not None:
+        return state
+    generation = _current_generation
+    read_at = time.monotonic()
+    state = await published_state(session)
+    request.app.state.public_state = _Memo(state, generation, read_at)
+    return state
+
+
+RESPONSE_CACHE_SIZE = 256
+
+
+class Conditional:
+    """A public read whose answer is a function of published content and the request only:
+    its ETag comes from the published state, so a matching If-None-Match is answered 304
+    before anything is loaded, and an answer already made for the same state and request is
+    sent again as it was (a few hundred of them are kept)."""
+
+    def __init__(
+        self, request: Request, principal: Principal, state: str, *, max_age: int = 60
+    ) -> None:
+        key = "\n".join(
+            (request.url.path, str(request.url.query), request.headers.get("host", ""), state)
+        )
+        self.etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+        self.headers = {
+            "ETag": self.etag,
+            "Cache-Control": (
+                f"public, max-age={max_age}" if principal.is_anonymous else "private, no-cache"
+            ),
+            "Vary": "Authorization",
+        }
+        if_none_match = request.headers.get("if-none-match", "")
+        candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        self.matched = self.etag in candidates or "*" in candidates
+        cache = getattr(request.app.state, "public_responses", None)
+        if cache is None:
+            cache = request.app.state.public_responses = OrderedDict()
+        self._cache: OrderedDict[str, tuple[bytes, str, dict[str, str]]] = cache
+
+    def not_modified(self) -> Response:
+        return Response(status_code=304, headers=self.headers)
+
+    def made_before(self) -> Response | None:
+        """The answer to this request at this state, if it was made already."""
+        found = self._cache.get(self.etag)
+        if found is None:
+            return None
+        self._cache.move_to_end(self.etag)
+        body, media_type, extra = found
+        return Response(body, media_type=media_type, headers={**self.headers, **extra})
+
+    def answer(
+        self, body: bytes, media_type: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        self._cache[self.etag] = (body, media_type, dict(headers or {}))
+        while len(self._cache) > RESPONSE_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return Response(body, media_type=media_type, headers={**self.headers, **(headers or {})})
+
+    def early(self) -> Response | None:
+        """304, or the answer made before: what can be sent without loading anything."""
+        return self.not_modified() if self.matched else self.made_before()
+
+
+async def conditional(request: Request, principal: Principal, session: AsyncSession) -> Conditional:
+    return Conditional(request, principal, await current_state(request, session))
+
+
+def answers_early(endpoint: Any) -> Any:
+    """Mark a public read whose every answer is a `Conditional` one: `PublicReadRoute` may
+    then answer an anonymous caller's 304 (or an answer made before) ahead of the endpoint,
+    without parsing its parameters."""
+    endpoint.answers_early = True
+    return endpoint
+
+
+class PublicReadRoute(TransactionalRoute):
+    """The transactional route, with the early answer of `answers_early` endpoints: for an
+    anonymous GET whose published state the process remembers, the rate limit is counted
+    and a matching If-None-Match (or an answer already made) is sent at once."""
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+        if not getattr(self.endpoint, "answers_early", False):
+            return handler
+
+        async def early_first(request: Request) -> Response:
+            if request.method == "GET" and "authorization" not in request.headers:
+                state = _remembered(request)
+                if state is not None:
+                    early = Conditional(request, ANONYMOUS, state).early()
+                    if early is not None:
+                        await rate_limited(request)
+                        return early
+            return await handler(request)
+
+        return early_first

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, case, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -62,7 +62,8 @@ async def search(
     published_to: datetime | None = None,
     text: str | None = None,
 ) -> tuple[list[PublicationVersion], str | None]:
-    """The latest published version of every publication matching all filters, newest first."""
+    """The latest published version of every publication matching all filters, newest first,
+    as plain rows of `SUMMARY_COLUMNS`."""
     if published_from and published_to and published_from > published_to:
         raise Unprocessable("published_from is after published_to", code="invalid-date-range")
     stmt = latest_versions()
@@ -95,7 +96,37 @@ async def search(
                 in_summary,
             )
         )
-    return await paginate_newest_first(session, stmt, PublicationVersion.id, page)
+    return await paginate_newest_first(
+        session, stmt, PublicationVersion.id, page, columns=SUMMARY_COLUMNS
+    )
+
+
+def _withheld_once_retracted(column: Any) -> Any:
+    return case((PublicationVersion.retracted_at.is_(None), column), else_=None).label(column.key)
+
+
+V = PublicationVersion
+SUMMARY_COLUMNS = (
+    V.id,
+    V.publication_id,
+    V.jurisdiction_code,
+    V.version,
+    V.supersedes,
+    V.kind,
+    V.title,
+    V.title_en,
+    _withheld_once_retracted(V.summary),
+    _withheld_once_retracted(V.summary_en),
+    V.cycle_id,
+    V.department_id,
+    V.department_code,
+    V.period,
+    V.category,
+    V.published_at,
+    V.retracted_at,
+    V.retraction_reason,
+    V.ledger_seq,
+)
 
 
 def _escape_like(text: str) -> str:

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, computed_field
 
 
 class PublishedVersion(BaseModel):
@@ -34,6 +34,42 @@ class PublishedVersion(BaseModel):
     ledger_seq: int | None
     status: Literal["published", "retracted"]
     withdrawn: bool
+
+
+class PublishedSummary(BaseModel):
+    """A publication in a search: its latest version without the content (`data`, `body`,
+    attachments: `GET /v1/publications/{id}` has them); the summary is withdrawn once
+    retracted."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    publication_id: uuid.UUID
+    jurisdiction_code: str
+    version: int
+    supersedes: int | None
+    kind: str
+    title: str
+    title_en: str | None
+    summary: str | None
+    summary_en: str | None
+    cycle_id: uuid.UUID | None
+    department_id: uuid.UUID | None
+    department_code: str | None
+    period: str | None
+    category: str | None
+    published_at: datetime
+    retracted_at: datetime | None
+    retraction_reason: str | None
+    ledger_seq: int | None
+
+    @computed_field
+    def withdrawn(self) -> bool:
+        return self.retracted_at is not None
+
+    @computed_field
+    def status(self) -> Literal["published", "retracted"]:
+        return "retracted" if self.retracted_at is not None else "published"
 
 
 class DepartmentResult(BaseModel):

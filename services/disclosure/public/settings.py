@@ -22,6 +22,10 @@ class PublicSettings(BaseSettings):
     public_rate_limit: str = Field(default="6000/minute", pattern=LIMIT_PATTERN)
     public_rate_limit_enabled: bool = True
     rate_limit_storage_url: str | None = None
+    # How long a process trusts what it last read of the published state (the newest
+    # version, the ledger's head) before reading it again; its own publications count at
+    # once. Readers are told `max-age=60` anyway.
+    public_state_ttl_seconds: float = Field(default=1.0, ge=0, le=60)
     # Days after the event that makes an item due before its disclosure counts as late:
     # the plan after the cycle opens, results after they are scored or finalized, each
     # department's rectification progress after the results are final.
