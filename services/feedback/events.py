@@ -15,6 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import upsert_statement, utcnow
@@ -31,18 +32,59 @@ _UPDATED = (
     "published_at",
     "retracted_at",
     "updated_at",
+    "publication_version",
+    "supersedes",
+    "cycle_id",
+    "department_id",
+    "department_code",
+    "period",
+    "category",
+    "subject_key",
 )
+# Of one version, the retraction comes after the publication.
+_STATUS_ORDER = {"published": 0, "retracted": 1}
 
 
 def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _version(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _position(version: int | None, status: str | None) -> tuple[int, int]:
+    return (version or 0, _STATUS_ORDER.get(status or "", 0))
+
+
 async def on_publication_changed(session: AsyncSession, event: ReceivedEvent) -> None:
-    """Insert or refresh the published item, in one statement."""
+    """Insert or refresh the published item with the subjects of its version. Only a later
+    version, or the same version retracted, replaces what is known: a late or repeated
+    event (a replay under a new id, version 1 after version 2) changes nothing."""
     data = event.data
+    publication_id = uuid.UUID(data["publication_id"])
+    version = _version(data.get("publication_version"))
+    conn = await session.connection()
+    known = (
+        await conn.execute(
+            select(PublishedItem.publication_version, PublishedItem.status)
+            .where(PublishedItem.publication_id == publication_id)
+            .with_for_update()
+        )
+    ).first()
+    if known is not None and _position(version, data["status"]) <= _position(
+        known.publication_version, known.status
+    ):
+        return
     values = {
-        "publication_id": uuid.UUID(data["publication_id"]),
+        "publication_id": publication_id,
         "jurisdiction_code": data["jurisdiction_code"],
         "kind": data["kind"],
         "title": data["title"],
@@ -50,9 +92,17 @@ async def on_publication_changed(session: AsyncSession, event: ReceivedEvent) ->
         "published_at": _when(data.get("published_at")),
         "retracted_at": _when(data.get("retracted_at")),
         "updated_at": utcnow(),
+        "publication_version": version,
+        "supersedes": _version(data.get("supersedes")),
+        "cycle_id": _uuid(data.get("cycle_id")),
+        "department_id": _uuid(data.get("department_id")),
+        "department_code": data.get("department") or None,
+        "period": data.get("period") or None,
+        "category": data.get("category") or None,
+        "subject_key": data.get("subject_key") or None,
     }
     statement = upsert_statement(session, PublishedItem, ("publication_id",), _UPDATED)
-    await (await session.connection()).execute(statement, values)
+    await conn.execute(statement, values)
 
 
 SCHEMA_VERSION = 1
