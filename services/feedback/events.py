@@ -4,7 +4,8 @@ Handles `publication.published` / `publication.retracted` from the disclosure se
 which keep the list of published items citizens may comment on (the `results.*` handlers
 live with the reports they write: services/feedback/reports/service.py).
 
-Emits `rectification.created` / `.status_changed` / `.overdue` / `.reminded` (aggregate
+Emits `feedback_report.issued` (aggregate `feedback_report:<id>`),
+`rectification.created` / `.status_changed` / `.overdue` / `.reminded` (aggregate
 `rectification_task:<id>`) and `appeal.filed` / `.decided` (aggregate `appeal:<id>`); each
 emitting function writes its event into the caller's transaction (the outbox).
 """
@@ -107,11 +108,47 @@ async def on_publication_changed(session: AsyncSession, event: ReceivedEvent) ->
 
 SCHEMA_VERSION = 1
 # Who receives this service's events: evaluation re-scores on upheld appeals; disclosure
-# publishes rectification progress, decided appeals, citizen feedback and the metrics.
+# publishes the reports' summaries, rectification progress, decided appeals, citizen
+# feedback and the metrics.
 SIBLING_SUBSCRIBERS = {
     "evaluation": ("appeal.decided",),
-    "disclosure": ("rectification.*", "appeal.*", "feedback.*", "department_metrics.*"),
+    "disclosure": (
+        "feedback_report.*",
+        "rectification.*",
+        "appeal.*",
+        "feedback.*",
+        "department_metrics.*",
+    ),
 }
+
+
+async def report_issued(session: AsyncSession, report: Any, task_count: int) -> None:
+    """`feedback_report.issued`: the public summary of a report just written or revised.
+    The themes are counts and samples scrubbed when the report was written."""
+    await emit(
+        session,
+        "feedback_report.issued",
+        aggregate=f"feedback_report:{report.id}",
+        jurisdiction_code=report.jurisdiction_code,
+        data={
+            "report_id": str(report.id),
+            "jurisdiction_code": report.jurisdiction_code,
+            "cycle_id": str(report.cycle_id),
+            "department_id": str(report.department_id),
+            "department": report.department_code,
+            "result_version": report.result_version,
+            "total": report.total,
+            "grade": report.grade,
+            "rank": report.rank,
+            "vetoed": report.vetoed,
+            "weakest_indicators": report.weakest_indicators,
+            "weakest_dimensions": report.weakest_dimensions,
+            "themes": report.themes,
+            "task_count": task_count,
+            "issued_at": report.updated_at or utcnow(),
+        },
+        version=SCHEMA_VERSION,
+    )
 
 
 def task_data(task: Any) -> dict[str, Any]:

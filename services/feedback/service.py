@@ -81,7 +81,8 @@ def _aggregate(feedback: Any) -> str:
 
 
 def event_data(feedback: Any) -> dict[str, Any]:
-    """The contract of `feedback.received` / `.answered`: scrubbed text, nothing personal."""
+    """The contract of `feedback.received` / `.answered` (`.resolved` / `.reopened` add the
+    citizen's `resolution` and the `reopen_count`): scrubbed text, nothing personal."""
     return {
         "feedback_id": str(feedback.id),
         "jurisdiction_code": feedback.jurisdiction_code,
@@ -364,6 +365,17 @@ async def citizen_resolution(
     await session.flush()
     action = "citizen_feedback.resolved" if data.resolved else "citizen_feedback.reopened"
     record_change(session, principal, action, feedback, before=before, after=_audited(feedback))
+    await emit(
+        session,
+        "feedback.resolved" if data.resolved else "feedback.reopened",
+        aggregate=_aggregate(feedback),
+        data={
+            **event_data(feedback),
+            "resolution": feedback.resolution,
+            "reopen_count": feedback.reopen_count,
+        },
+        jurisdiction_code=feedback.jurisdiction_code,
+    )
     if (
         not data.resolved
         and intake.reopen_spawns_task

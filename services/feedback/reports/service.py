@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.audit import record_change, snapshot
@@ -30,6 +30,7 @@ from services.common.events.subscriptions import EventHandler, ReceivedEvent
 from services.common.jurisdictions import scoped
 from services.common.pagination import PageParams, paginate
 from services.common.privacy import scrub
+from services.feedback import events
 from services.feedback.models import CitizenFeedback, CycleResult, FeedbackReport, RectificationTask
 from services.feedback.tasks import service as task_service
 
@@ -141,6 +142,7 @@ async def on_results(session: AsyncSession, event: ReceivedEvent, rules: ReportR
         if stage in REPORTING_STAGES:
             report = await _write_report(session, values, rules)
             await _automatic_tasks(session, values, report, rules)
+            await events.report_issued(session, report, await _task_count(session, report))
 
 
 async def themes(
@@ -317,6 +319,18 @@ async def _automatic_tasks(
             deadline=deadline,
             report_id=report.id,
         )
+
+
+async def _task_count(session: AsyncSession, report: FeedbackReport) -> int:
+    T = RectificationTask
+    conn = await session.connection()
+    return (
+        await conn.execute(
+            select(func.count())
+            .select_from(T)
+            .where(T.cycle_id == report.cycle_id, T.department_id == report.department_id)
+        )
+    ).scalar_one()
 
 
 def handlers(rules: ReportRules) -> dict[str, EventHandler]:
