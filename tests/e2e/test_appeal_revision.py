@@ -1,13 +1,17 @@
 """An appeal through the real apps: a department appeals its preliminary score, the office
-upholds it, evaluation re-scores and feedback's report follows the revision."""
+upholds it, evaluation re-scores, feedback's report follows the revision, disclosure
+publishes it as a new version, and a citizen's comment on that publication reaches the
+department."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from services.feedback.models import PublishedItem
 from tests.common.events.receivers import eventually
 from tests.evaluation.results.test_results import scored_cycle
-from tests.harness import Stack, auth
+from tests.harness import HEIHE, Stack, auth
 
 
 async def _ok(response: Any, status: int = 200) -> Any:
@@ -77,6 +81,50 @@ class TestAnUpheldAppealRevisesTheResults:
         public = await _ok(await feedback.get(f"/v1/appeals/{appeal['id']}"))
         assert public["status"] == "upheld" and public["adjustment_points"] == 5
 
-        # Disclosure publishing the revision: extended here once disclosure handles
-        # results.revised and appeal.decided (a revised results publication that names the
-        # upheld appeal).
+        # results.revised reaches disclosure: B's department result is published again, the
+        # revised total in a new version that supersedes the preliminary one.
+        disclosure = stack.client("disclosure")
+        cycle_id = scored.cycle["id"]
+
+        async def published_revision() -> Any:
+            body = (
+                await disclosure.get(
+                    "/v1/publications",
+                    params={"kind": "department_result", "cycle_id": cycle_id, "department_id": b},
+                )
+            ).json()
+            items = [p for p in body.get("items", []) if p["version"] >= 2]
+            return items[0] if items else None
+
+        publication = await eventually(published_revision, within=30)
+        revision = await _ok(
+            await disclosure.get(
+                f"/v1/publications/{publication['id']}/versions/{publication['version']}"
+            )
+        )
+        assert revision["status"] == "published" and revision["data"]["total"] == 59.0
+        first = await _ok(await disclosure.get(f"/v1/publications/{publication['id']}/versions/1"))
+        assert first["data"]["total"] == 56.0
+
+        # publication.published reaches feedback: a citizen's comment on the published
+        # revision, naming nothing else, goes to B in that cycle.
+        async def known_to_feedback() -> Any:
+            async with stack.apps["feedback"].state.db.session(read_only=True) as session:
+                item = await session.get(PublishedItem, uuid.UUID(publication["id"]))
+            return item if item and item.publication_version == publication["version"] else None
+
+        item = await eventually(known_to_feedback, within=30)
+        assert str(item.department_id) == b and str(item.cycle_id) == cycle_id
+        comment = await _ok(
+            await feedback.post(
+                "/v1/citizen-feedback",
+                json={
+                    "jurisdiction_code": HEIHE,
+                    "kind": "comment",
+                    "text": "申诉改分后的结果应说明理由",
+                    "publication_id": publication["id"],
+                },
+            ),
+            201,
+        )
+        assert (comment["department_id"], comment["cycle_id"]) == (b, cycle_id)
