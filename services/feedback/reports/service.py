@@ -148,16 +148,20 @@ async def on_results(session: AsyncSession, event: ReceivedEvent, rules: ReportR
 async def themes(
     session: AsyncSession,
     jurisdiction: str,
+    cycle_id: uuid.UUID,
     department_id: uuid.UUID,
     department_code: str,
     weakest_dimensions: list[dict[str, Any]],
     samples: int,
 ) -> dict[str, Any]:
     """What citizens said about the department: counts per kind and status, the weakest
-    dimensions of its social evaluation beside them, and a few comments, scrubbed."""
+    dimensions of its social evaluation beside them, and a few comments, scrubbed. Feedback
+    given on another cycle's publications belongs to that cycle's report, not this one."""
     F = CitizenFeedback
-    about = (F.jurisdiction_code == jurisdiction) & or_(
-        F.department_id == department_id, F.department_code == department_code
+    about = (
+        (F.jurisdiction_code == jurisdiction)
+        & or_(F.department_id == department_id, F.department_code == department_code)
+        & or_(F.cycle_id.is_(None), F.cycle_id == cycle_id)
     )
     conn = await session.connection()
     rows = (
@@ -217,6 +221,7 @@ async def _write_report(
         "themes": await themes(
             session,
             jurisdiction,
+            values["cycle_id"],
             values["department_id"],
             values["department_code"],
             values["weakest_dimensions"],
