@@ -152,6 +152,9 @@ class Feedback:
     publication_id: strawberry.ID | None
     department_code: str | None
     department_id: strawberry.ID | None
+    cycle_id: strawberry.ID | None = strawberry.field(
+        description="The cycle of the published item it was given on"
+    )
     text: str
     status: str = strawberry.field(description="received, answered, resolved or reopened")
     answer: str | None

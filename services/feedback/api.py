@@ -72,7 +72,12 @@ def _client_address(request: Request) -> str | None:
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.CitizenFeedbackReceipt,
     dependencies=[Idempotent],
-    responses=responses(Conflict, feedback_service.UnknownPublication, TooManyRequests),
+    responses=responses(
+        Conflict,
+        feedback_service.UnknownPublication,
+        feedback_service.DepartmentMismatch,
+        TooManyRequests,
+    ),
 )
 async def submit_feedback(
     request: Request,
@@ -82,9 +87,10 @@ async def submit_feedback(
     body: schemas.CitizenFeedbackCreate,
 ) -> schemas.CitizenFeedbackReceipt:
     """Anyone may send a comment, complaint, suggestion or praise about a department or a
-    published item; phone numbers, ID numbers and e-mail addresses are removed before it is
-    kept. The answer carries a `token`, shown once: with it the sender reads the answer and
-    says whether the problem was resolved. Send an `Idempotency-Key` so a retry never files
+    published item (it goes to the department and cycle the item is about); phone numbers,
+    ID numbers and e-mail addresses are removed before it is kept. The answer carries a
+    `token`, shown once: with it the sender reads the answer and says whether the problem
+    was resolved. Send an `Idempotency-Key` so a retry never files
     it twice (a replay returns the same receipt). 429 when one address sends too many."""
     feedback, token = await feedback_service.submit_feedback(
         session, principal, body, state, client_address=_client_address(request)

@@ -4,7 +4,8 @@ Handles `publication.published` / `publication.retracted` from the disclosure se
 which keep the list of published items citizens may comment on (the `results.*` handlers
 live with the reports they write: services/feedback/reports/service.py).
 
-Emits `rectification.created` / `.status_changed` / `.overdue` / `.reminded` (aggregate
+Emits `feedback_report.issued` (aggregate `feedback_report:<id>`),
+`rectification.created` / `.status_changed` / `.overdue` / `.reminded` (aggregate
 `rectification_task:<id>`) and `appeal.filed` / `.decided` (aggregate `appeal:<id>`); each
 emitting function writes its event into the caller's transaction (the outbox).
 """
@@ -15,6 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import upsert_statement, utcnow
@@ -31,18 +33,59 @@ _UPDATED = (
     "published_at",
     "retracted_at",
     "updated_at",
+    "publication_version",
+    "supersedes",
+    "cycle_id",
+    "department_id",
+    "department_code",
+    "period",
+    "category",
+    "subject_key",
 )
+# Of one version, the retraction comes after the publication.
+_STATUS_ORDER = {"published": 0, "retracted": 1}
 
 
 def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _version(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _position(version: int | None, status: str | None) -> tuple[int, int]:
+    return (version or 0, _STATUS_ORDER.get(status or "", 0))
+
+
 async def on_publication_changed(session: AsyncSession, event: ReceivedEvent) -> None:
-    """Insert or refresh the published item, in one statement."""
+    """Insert or refresh the published item with the subjects of its version. Only a later
+    version, or the same version retracted, replaces what is known: a late or repeated
+    event (a replay under a new id, version 1 after version 2) changes nothing."""
     data = event.data
+    publication_id = uuid.UUID(data["publication_id"])
+    version = _version(data.get("publication_version"))
+    conn = await session.connection()
+    known = (
+        await conn.execute(
+            select(PublishedItem.publication_version, PublishedItem.status)
+            .where(PublishedItem.publication_id == publication_id)
+            .with_for_update()
+        )
+    ).first()
+    if known is not None and _position(version, data["status"]) <= _position(
+        known.publication_version, known.status
+    ):
+        return
     values = {
-        "publication_id": uuid.UUID(data["publication_id"]),
+        "publication_id": publication_id,
         "jurisdiction_code": data["jurisdiction_code"],
         "kind": data["kind"],
         "title": data["title"],
@@ -50,18 +93,62 @@ async def on_publication_changed(session: AsyncSession, event: ReceivedEvent) ->
         "published_at": _when(data.get("published_at")),
         "retracted_at": _when(data.get("retracted_at")),
         "updated_at": utcnow(),
+        "publication_version": version,
+        "supersedes": _version(data.get("supersedes")),
+        "cycle_id": _uuid(data.get("cycle_id")),
+        "department_id": _uuid(data.get("department_id")),
+        "department_code": data.get("department") or None,
+        "period": data.get("period") or None,
+        "category": data.get("category") or None,
+        "subject_key": data.get("subject_key") or None,
     }
     statement = upsert_statement(session, PublishedItem, ("publication_id",), _UPDATED)
-    await (await session.connection()).execute(statement, values)
+    await conn.execute(statement, values)
 
 
 SCHEMA_VERSION = 1
 # Who receives this service's events: evaluation re-scores on upheld appeals; disclosure
-# publishes rectification progress, decided appeals, citizen feedback and the metrics.
+# publishes the reports' summaries, rectification progress, decided appeals, citizen
+# feedback and the metrics.
 SIBLING_SUBSCRIBERS = {
     "evaluation": ("appeal.decided",),
-    "disclosure": ("rectification.*", "appeal.*", "feedback.*", "department_metrics.*"),
+    "disclosure": (
+        "feedback_report.*",
+        "rectification.*",
+        "appeal.*",
+        "feedback.*",
+        "department_metrics.*",
+    ),
 }
+
+
+async def report_issued(session: AsyncSession, report: Any, task_count: int) -> None:
+    """`feedback_report.issued`: the public summary of a report just written or revised.
+    The themes are counts and samples scrubbed when the report was written."""
+    await emit(
+        session,
+        "feedback_report.issued",
+        aggregate=f"feedback_report:{report.id}",
+        jurisdiction_code=report.jurisdiction_code,
+        data={
+            "report_id": str(report.id),
+            "jurisdiction_code": report.jurisdiction_code,
+            "cycle_id": str(report.cycle_id),
+            "department_id": str(report.department_id),
+            "department": report.department_code,
+            "result_version": report.result_version,
+            "total": report.total,
+            "grade": report.grade,
+            "rank": report.rank,
+            "vetoed": report.vetoed,
+            "weakest_indicators": report.weakest_indicators,
+            "weakest_dimensions": report.weakest_dimensions,
+            "themes": report.themes,
+            "task_count": task_count,
+            "issued_at": report.updated_at or utcnow(),
+        },
+        version=SCHEMA_VERSION,
+    )
 
 
 def task_data(task: Any) -> dict[str, Any]:

@@ -77,11 +77,16 @@ class CitizenFeedback(IdMixin, JurisdictionMixin, TimestampMixin, Base):
     reopen_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # The rectification task spawned from it, once one is.
     task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    # The cycle of the published item it was given on, when the item is about one.
+    cycle_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
 class PublishedItem(Base):
     """What the disclosure service has published, as its events told us: citizens may
-    comment on these. Kept current by `publication.published` / `.retracted`."""
+    comment on these, and feedback given on one goes to the department (and cycle) it is
+    about. Kept current by `publication.published` / `.retracted`: only a later version (or
+    the same version retracted) replaces what is known, so a late or repeated event changes
+    nothing."""
 
     __tablename__ = "published_items"
 
@@ -95,6 +100,15 @@ class PublishedItem(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
     )
+    # The subjects of the version last heard of: what its feedback is routed to.
+    publication_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    supersedes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cycle_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    department_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    period: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    subject_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 # --- results, reports, rectification tasks, appeals ------------------------------------

@@ -64,6 +64,9 @@ class CitizenFeedback(BaseModel):
     publication_id: uuid.UUID | None
     department_code: str | None
     department_id: uuid.UUID | None
+    cycle_id: uuid.UUID | None = Field(
+        default=None, description="The cycle of the published item it was given on"
+    )
     text: str
     status: str
     answer: str | None

@@ -81,7 +81,8 @@ def _aggregate(feedback: Any) -> str:
 
 
 def event_data(feedback: Any) -> dict[str, Any]:
-    """The contract of `feedback.received` / `.answered`: scrubbed text, nothing personal."""
+    """The contract of `feedback.received` / `.answered` (`.resolved` / `.reopened` add the
+    citizen's `resolution` and the `reopen_count`): scrubbed text, nothing personal."""
     return {
         "feedback_id": str(feedback.id),
         "jurisdiction_code": feedback.jurisdiction_code,
@@ -96,13 +97,44 @@ def event_data(feedback: Any) -> dict[str, Any]:
     }
 
 
+class DepartmentMismatch(Unprocessable):
+    code = "department-mismatch"
+    title = "The department named is not the one the feedback is about"
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Who must answer a piece of feedback, and the cycle it concerns."""
+
+    department_code: str | None
+    department_id: uuid.UUID | None
+    cycle_id: uuid.UUID | None = None
+
+
 async def _route(
-    session: AsyncSession, data: schemas.CitizenFeedbackCreate
-) -> tuple[str | None, uuid.UUID | None]:
-    """The department concerned: as given, completed from the results feedback knows of."""
+    session: AsyncSession, data: schemas.CitizenFeedbackCreate, item: PublishedItem | None
+) -> Routing:
+    """The department concerned: the one the published item is about (a department named
+    beside it must be the same one: 422 otherwise), else as given, completed from the
+    results feedback knows of."""
     code, department_id = data.department_code, data.department_id
+    cycle_id = item.cycle_id if item is not None else None
+    about_department = item is not None and (
+        item.department_id is not None or bool(item.department_code)
+    )
+    if item is not None and about_department:
+        if (department_id is not None and department_id != item.department_id) or (
+            code is not None and code != item.department_code
+        ):
+            raise DepartmentMismatch(
+                f"Publication {item.publication_id} is about department "
+                f"{item.department_code or item.department_id}, not the one named"
+            )
+        code, department_id = item.department_code, item.department_id
     if code is None and department_id is None:
-        return None, None
+        return Routing(None, None, cycle_id)
+    if about_department and code is not None and department_id is not None:
+        return Routing(code, department_id, cycle_id)
     stmt = select(CycleResult.department_code, CycleResult.department_id).where(
         CycleResult.jurisdiction_code == data.jurisdiction_code
     )
@@ -112,10 +144,10 @@ async def _route(
         stmt = stmt.where(CycleResult.department_code == code)
     known = (await session.execute(stmt.order_by(CycleResult.received_at.desc()).limit(1))).first()
     if known is None:
-        return code, department_id
+        return Routing(code, department_id, cycle_id)
     if code is not None and department_id is not None and known.department_code != code:
-        raise Unprocessable(f"Department {department_id} is not {code}", code="department-mismatch")
-    return known.department_code, known.department_id
+        raise DepartmentMismatch(f"Department {department_id} is not {code}")
+    return Routing(known.department_code, known.department_id, cycle_id)
 
 
 async def submit_feedback(
@@ -132,6 +164,7 @@ async def submit_feedback(
     await intake.limiter.enforce(
         intake.limit_per_address, "citizen-feedback", address, what="feedback submissions"
     )
+    item: PublishedItem | None = None
     if data.publication_id is not None:
         item = await session.get(PublishedItem, data.publication_id)
         if (
@@ -142,15 +175,16 @@ async def submit_feedback(
             raise UnknownPublication(
                 f"Publication {data.publication_id} is not published in {data.jurisdiction_code}"
             )
-    department_code, department_id = await _route(session, data)
+    routing = await _route(session, data, item)
     token = secrets.token_urlsafe(24)
     now = utcnow()
     feedback = CitizenFeedback(
         jurisdiction_code=data.jurisdiction_code,
         kind=data.kind,
         publication_id=data.publication_id,
-        department_code=department_code,
-        department_id=department_id,
+        department_code=routing.department_code,
+        department_id=routing.department_id,
+        cycle_id=routing.cycle_id,
         text=scrub(data.text),
         status="received",
         respond_by=now + timedelta(days=intake.response_days),
@@ -331,6 +365,17 @@ async def citizen_resolution(
     await session.flush()
     action = "citizen_feedback.resolved" if data.resolved else "citizen_feedback.reopened"
     record_change(session, principal, action, feedback, before=before, after=_audited(feedback))
+    await emit(
+        session,
+        "feedback.resolved" if data.resolved else "feedback.reopened",
+        aggregate=_aggregate(feedback),
+        data={
+            **event_data(feedback),
+            "resolution": feedback.resolution,
+            "reopen_count": feedback.reopen_count,
+        },
+        jurisdiction_code=feedback.jurisdiction_code,
+    )
     if (
         not data.resolved
         and intake.reopen_spawns_task
@@ -379,7 +424,7 @@ async def _spawn(
         jurisdiction_code=feedback.jurisdiction_code,
         department_id=feedback.department_id,
         department_code=feedback.department_code,
-        cycle_id=None,
+        cycle_id=feedback.cycle_id,
         origin="feedback",
         origin_ref=str(feedback.id),
         title=title or f"群众反馈整改：{feedback.text[:60]}",

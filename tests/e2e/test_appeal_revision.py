@@ -1,14 +1,17 @@
 """An appeal through the real apps: a department appeals its preliminary score, the office
-upholds it, evaluation re-scores, feedback's report follows the revision and disclosure
-publishes it as a new version of the department's result."""
+upholds it, evaluation re-scores, feedback's report follows the revision, disclosure
+publishes it as a new version, and a citizen's comment on that publication reaches the
+department."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from services.feedback.models import PublishedItem
 from tests.common.events.receivers import eventually
 from tests.evaluation.results.test_results import scored_cycle
-from tests.harness import Stack, auth
+from tests.harness import HEIHE, Stack, auth
 
 
 async def _ok(response: Any, status: int = 200) -> Any:
@@ -116,3 +119,28 @@ class TestAnUpheldAppealRevisesTheResults:
         decision_notice = await eventually(notice)
         assert decision_notice["data"]["decision"] == "upheld"
         assert "漏报属实" in decision_notice["body"]
+
+        publication, cycle_id = b_result, scored.cycle["id"]
+
+        # publication.published reaches feedback: a citizen's comment on the published
+        # revision, naming nothing else, goes to B in that cycle.
+        async def known_to_feedback() -> Any:
+            async with stack.apps["feedback"].state.db.session(read_only=True) as session:
+                item = await session.get(PublishedItem, uuid.UUID(publication["id"]))
+            return item if item and item.publication_version == publication["version"] else None
+
+        item = await eventually(known_to_feedback, within=30)
+        assert str(item.department_id) == b and str(item.cycle_id) == cycle_id
+        comment = await _ok(
+            await feedback.post(
+                "/v1/citizen-feedback",
+                json={
+                    "jurisdiction_code": HEIHE,
+                    "kind": "comment",
+                    "text": "申诉改分后的结果应说明理由",
+                    "publication_id": publication["id"],
+                },
+            ),
+            201,
+        )
+        assert (comment["department_id"], comment["cycle_id"]) == (b, cycle_id)

@@ -85,10 +85,14 @@ def _task(
 
 
 def _feedback(
-    created: datetime, respond_by: datetime, answered: datetime | None
+    created: datetime,
+    respond_by: datetime,
+    answered: datetime | None,
+    cycle_id: uuid.UUID | None = None,
 ) -> CitizenFeedback:
     return CitizenFeedback(
         jurisdiction_code=HEIHE,
+        cycle_id=cycle_id,
         kind="complaint",
         department_id=A,
         department_code="HH-A",
@@ -130,7 +134,8 @@ async def seed_fixture(stack: Stack) -> dict[str, uuid.UUID]:
         _feedback(march, march + timedelta(days=15), march + timedelta(days=3)),
         _feedback(march, march + timedelta(days=15), march + timedelta(days=20)),
         _feedback(march, march + timedelta(days=15), None),
-        _feedback(now - timedelta(hours=1), now + timedelta(days=14), None),
+        # Not yet due, whatever today is.
+        _feedback(datetime(2026, 12, 31, tzinfo=UTC), now + timedelta(days=14), None),
         _feedback(datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 6, 16, tzinfo=UTC), None),
     ]
     async with stack.apps["feedback"].state.db.session() as session:
@@ -228,3 +233,22 @@ class TestAnnouncements:
         assert (change["department"], change["cycle_id"]) == ("HH-A", str(CYCLE))
         assert change["closure_rate"] == 0.5
         assert change["mean_days_to_close"] == round((20 + 41 + 30) / 3, 2)
+
+
+class TestFeedbackOfTheCycle:
+    async def test_feedback_on_the_cycles_publications_counts_and_another_cycles_does_not(
+        self, stack: Stack
+    ) -> None:
+        await seed_fixture(stack)
+        after = datetime(2027, 2, 1, tzinfo=UTC)
+        async with stack.apps["feedback"].state.db.session() as session:
+            # On this cycle's result, after its period: answered in time, so it counts.
+            session.add(_feedback(after, after + timedelta(days=15), after, cycle_id=CYCLE))
+            await session.flush()
+            # In the period, but given on the other cycle's publication: not this cycle's.
+            march = datetime(2026, 3, 1, tzinfo=UTC)
+            session.add(_feedback(march, march + timedelta(days=15), march, cycle_id=OTHER_CYCLE))
+            await session.commit()
+        a = (await metrics(stack, auth())).json()["departments"][0]
+        assert (a["feedback"], a["feedback_due"], a["feedback_answered_on_time"]) == (5, 4, 2)
+        assert a["feedback_response_rate"] == 0.5

@@ -205,3 +205,51 @@ class TestWhoSeesReports:
         assert (await client.get(f"{REPORTS}/{a['id']}")).status_code == 401
         harbin = auth(jurisdictions=("230100",))
         assert (await client.get(f"{REPORTS}/{a['id']}", headers=harbin)).status_code == 404
+
+
+class TestThemesOfTheCycle:
+    async def test_feedback_on_another_cycles_publication_stays_out_of_the_report(
+        self, stack: Stack
+    ) -> None:
+        this_cycle, other_cycle = str(uuid.uuid4()), str(uuid.uuid4())
+        publication_id = str(uuid.uuid4())
+        await deliver(
+            stack,
+            "publication.published",
+            {
+                "publication_id": publication_id,
+                "jurisdiction_code": HEIHE,
+                "kind": "department_result",
+                "title": "HH-B 上一年度结果",
+                "publication_version": 1,
+                "supersedes": None,
+                "status": "published",
+                "cycle_id": other_cycle,
+                "department_id": B,
+                "department": "HH-B",
+                "period": "2025",
+                "category": "social_services",
+                "subject_key": f"department_result:{other_cycle}:{B}",
+                "published_at": "2026-01-10T08:00:00Z",
+                "retracted_at": None,
+            },
+        )
+        client = stack.client("feedback")
+        for text, about in (("去年的结果看不懂", publication_id), ("窗口服务有改进", None)):
+            body = {"jurisdiction_code": HEIHE, "kind": "comment", "text": text}
+            if about:
+                body["publication_id"] = about
+            else:
+                body.update(department_id=B, department_code="HH-B")
+            assert (await client.post("/v1/citizen-feedback", json=body)).status_code == 201
+        await deliver(stack, "results.finalized", results_data(this_cycle, two_departments()))
+        themes = (await reports(stack, cycle_id=this_cycle))["HH-B"]["themes"]
+        assert themes["feedback_count"] == 1
+        assert [s["text"] for s in themes["samples"]] == ["窗口服务有改进"]
+        await deliver(
+            stack,
+            "results.finalized",
+            results_data(other_cycle, two_departments(), period="2025"),
+        )
+        earlier = (await reports(stack, cycle_id=other_cycle))["HH-B"]["themes"]
+        assert earlier["feedback_count"] == 2

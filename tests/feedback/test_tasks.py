@@ -345,3 +345,85 @@ class TestListing:
             headers=auth(),
         )
         assert response.status_code == 409 and response.json()["code"] == "task-exists"
+
+
+async def task_at(client: httpx.AsyncClient, status: str) -> dict[str, Any]:
+    """A new task brought to `status` the ordinary way (plan, start, submit, return)."""
+    task = await new_task(client)
+    url = f"{TASKS}/{task['id']}"
+    steps = {
+        "planned": (),
+        "in_progress": (("in_progress", officer()),),
+        "submitted": (("in_progress", officer()), ("submitted", officer())),
+        "returned": (
+            ("in_progress", officer()),
+            ("submitted", officer()),
+            ("returned", auth()),
+        ),
+    }[status]
+    task = await _ok(await client.put(f"{url}/plan", json={"plan": "增设窗口"}, headers=officer()))
+    for to, who in steps:
+        task = await _ok(await move(client, task, to, who, reason="按计划"))
+    assert task["status"] == status
+    return task
+
+
+class TestEveryStepAndWhoMakesIt:
+    @pytest.mark.parametrize(
+        ("status_now", "to", "maker"),
+        [
+            ("planned", "in_progress", "department"),
+            ("in_progress", "submitted", "department"),
+            ("returned", "in_progress", "department"),
+            ("returned", "submitted", "department"),
+            ("submitted", "verified", "office"),
+            ("submitted", "returned", "office"),
+        ],
+    )
+    async def test_only_its_maker_takes_the_step(
+        self, stack: Stack, status_now: str, to: str, maker: str
+    ) -> None:
+        client = stack.client("feedback")
+        task = await task_at(client, status_now)
+        office, owner = auth(), officer()
+        right, wrong = (owner, office) if maker == "department" else (office, owner)
+        refused = await move(client, task, to, wrong, reason="越权")
+        assert refused.status_code == 403, refused.text
+        expected = "department-only" if maker == "department" else "office-only"
+        assert refused.json()["code"] == expected
+        assert (await move(client, task, to, officer(OTHER), reason="x")).status_code == 404
+        unchanged = await _ok(await client.get(f"{TASKS}/{task['id']}", headers=office))
+        assert unchanged["status"] == status_now
+        moved = await _ok(await move(client, task, to, right, reason="依规办理"))
+        assert moved["status"] == to
+        last = moved["history"][-1]
+        assert (last["from_status"], last["to_status"], last["reason"]) == (
+            status_now,
+            to,
+            "依规办理",
+        )
+        assert last["actor_role"] == ("department" if maker == "department" else "admin")
+
+    async def test_a_plan_step_without_a_plan_is_refused(self, stack: Stack) -> None:
+        client = stack.client("feedback")
+        task = await new_task(client)
+        response = await move(client, task, "planned", officer())
+        assert (response.status_code, response.json()["code"]) == (409, "plan-required")
+
+
+class TestMixedMilestones:
+    async def test_milestones_with_and_without_weights_average_plainly(self, stack: Stack) -> None:
+        client = stack.client("feedback")
+        task = await new_task(client)
+        url = f"{TASKS}/{task['id']}/milestones"
+        await _ok(
+            await client.post(
+                url, json={"title": "a", "weight": 9, "progress": 100}, headers=officer()
+            ),
+            201,
+        )
+        after = await _ok(
+            await client.post(url, json={"title": "b", "progress": 0}, headers=officer()), 201
+        )
+        # Not every milestone has a weight: (100 + 0) / 2, not (9 × 100) / 9.
+        assert after["progress"] == 50.0

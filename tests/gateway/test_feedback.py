@@ -188,10 +188,19 @@ class TestFeedback:
         assert again["resolveFeedback"]["__typename"] == "Conflict"
         listed = await graphql(
             stack.gateway,
-            "{ citizenFeedback { ... on FeedbackConnection { nodes { id status } } } }",
+            "{ citizenFeedback { ... on FeedbackConnection {"
+            " nodes { id status departmentId cycleId } } } }",
             headers=auth(),
         )
-        assert listed["citizenFeedback"]["nodes"] == [{"id": feedback["id"], "status": "reopened"}]
+        # Sent about a department, not on a cycle's publication: no cycle.
+        assert listed["citizenFeedback"]["nodes"] == [
+            {
+                "id": feedback["id"],
+                "status": "reopened",
+                "departmentId": DEPARTMENT,
+                "cycleId": None,
+            }
+        ]
 
 
 class TestAppealsAndReports:

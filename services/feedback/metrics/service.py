@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import DEPARTMENT_BOUND, Principal
@@ -86,8 +86,13 @@ async def compute(
                 select(CitizenFeedback).where(
                     CitizenFeedback.department_id.in_([r.department_id for r in results]),
                     CitizenFeedback.jurisdiction_code == results[0].jurisdiction_code,
-                    CitizenFeedback.created_at >= start,
-                    CitizenFeedback.created_at < end,
+                    # Given on the cycle's publications, or on none and in its period.
+                    or_(
+                        CitizenFeedback.cycle_id == results[0].cycle_id,
+                        CitizenFeedback.cycle_id.is_(None)
+                        & (CitizenFeedback.created_at >= start)
+                        & (CitizenFeedback.created_at < end),
+                    ),
                 )
             )
         ).scalars()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.audit import record_change, snapshot
@@ -30,6 +30,7 @@ from services.common.events.subscriptions import EventHandler, ReceivedEvent
 from services.common.jurisdictions import scoped
 from services.common.pagination import PageParams, paginate
 from services.common.privacy import scrub
+from services.feedback import events
 from services.feedback.models import CitizenFeedback, CycleResult, FeedbackReport, RectificationTask
 from services.feedback.tasks import service as task_service
 
@@ -141,21 +142,26 @@ async def on_results(session: AsyncSession, event: ReceivedEvent, rules: ReportR
         if stage in REPORTING_STAGES:
             report = await _write_report(session, values, rules)
             await _automatic_tasks(session, values, report, rules)
+            await events.report_issued(session, report, await _task_count(session, report))
 
 
 async def themes(
     session: AsyncSession,
     jurisdiction: str,
+    cycle_id: uuid.UUID,
     department_id: uuid.UUID,
     department_code: str,
     weakest_dimensions: list[dict[str, Any]],
     samples: int,
 ) -> dict[str, Any]:
     """What citizens said about the department: counts per kind and status, the weakest
-    dimensions of its social evaluation beside them, and a few comments, scrubbed."""
+    dimensions of its social evaluation beside them, and a few comments, scrubbed. Feedback
+    given on another cycle's publications belongs to that cycle's report, not this one."""
     F = CitizenFeedback
-    about = (F.jurisdiction_code == jurisdiction) & or_(
-        F.department_id == department_id, F.department_code == department_code
+    about = (
+        (F.jurisdiction_code == jurisdiction)
+        & or_(F.department_id == department_id, F.department_code == department_code)
+        & or_(F.cycle_id.is_(None), F.cycle_id == cycle_id)
     )
     conn = await session.connection()
     rows = (
@@ -215,6 +221,7 @@ async def _write_report(
         "themes": await themes(
             session,
             jurisdiction,
+            values["cycle_id"],
             values["department_id"],
             values["department_code"],
             values["weakest_dimensions"],
@@ -317,6 +324,18 @@ async def _automatic_tasks(
             deadline=deadline,
             report_id=report.id,
         )
+
+
+async def _task_count(session: AsyncSession, report: FeedbackReport) -> int:
+    T = RectificationTask
+    conn = await session.connection()
+    return (
+        await conn.execute(
+            select(func.count())
+            .select_from(T)
+            .where(T.cycle_id == report.cycle_id, T.department_id == report.department_id)
+        )
+    ).scalar_one()
 
 
 def handlers(rules: ReportRules) -> dict[str, EventHandler]:
