@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, false, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from services.common.audit import record_change, snapshot
 from services.common.auth import Principal
@@ -104,6 +105,25 @@ def _public_status(status: str) -> Any:
             retracted if status == "retracted" else not_(retracted),
         ),
     )
+
+
+def _select(principal: Principal) -> Any:
+    """Publications for `principal`: whoever sees only public views reads the versions'
+    content, so the working copy's own content columns stay unloaded."""
+    stmt = select(Publication)
+    if principal.role != "admin":
+        stmt = stmt.options(
+            load_only(
+                Publication.id,
+                Publication.jurisdiction_code,
+                Publication.kind,
+                Publication.version,
+                Publication.subject_key,
+                Publication.created_at,
+                raiseload=True,
+            )
+        )
+    return stmt
 
 
 def _visible(principal: Principal) -> Any:
@@ -198,7 +218,7 @@ async def list_publications(
     department_id: uuid.UUID | None = None,
 ) -> tuple[list[dict[str, Any] | Publication], str | None]:
     """Published publications of every jurisdiction plus the working copies of one's own."""
-    stmt = select(Publication).where(_visible(principal))
+    stmt = _select(principal).where(_visible(principal))
     if jurisdiction is not None:
         stmt = stmt.where(Publication.jurisdiction_code == jurisdiction)
     if kind is not None:
@@ -220,7 +240,7 @@ async def get_publication(
     session: AsyncSession, principal: Principal, publication_id: uuid.UUID
 ) -> dict[str, Any] | Publication:
     publication = await session.scalar(
-        select(Publication).where(Publication.id == publication_id, _visible(principal))
+        _select(principal).where(Publication.id == publication_id, _visible(principal))
     )
     if publication is None:
         raise NotFound(f"Publication {publication_id} not found")
