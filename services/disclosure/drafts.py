@@ -349,68 +349,157 @@ async def _report(
     }
 
 
-def _rectification_handler(policy: Policy) -> EventHandler:
-    async def on_rectification(session: AsyncSession, event: ReceivedEvent) -> None:
-        data = event.data
-        jurisdiction_code = data["jurisdiction_code"]
-        cycle_id = _uuid(data.get("cycle_id"))
-        department_id = _uuid(data.get("department_id"))
-        subject_key = f"rectification:{cycle_id}:{department_id}"
-        incoming = _task(data)
-        # Locked from the read on: tasks of one department arrive on their own aggregates,
-        # so two may merge into the same task list at once.
-        current = await session.scalar(
-            select(Publication.data)
-            .where(
-                Publication.jurisdiction_code == jurisdiction_code,
-                Publication.subject_key == subject_key,
-            )
-            .with_for_update()
-        )
-        tasks = [dict(t) for t in (current or {}).get("tasks", [])]
+# What of a feedback report and of a department's metrics the rectification page shows.
+REPORT_FIELDS = (
+    "report_id",
+    "result_version",
+    "total",
+    "grade",
+    "rank",
+    "vetoed",
+    "weakest_indicators",
+    "weakest_dimensions",
+    "themes",
+    "task_count",
+    "issued_at",
+)
+METRIC_FIELDS = (
+    "closure_rate",
+    "on_time_rate",
+    "reopen_rate",
+    "mean_days_to_close",
+    "feedback_response_rate",
+    "computed_at",
+)
+# A change to the department's rectification snapshot: the new state, or None when the
+# event is older than what the state already holds.
+StateChange = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+
+
+def _newer(kept: Any, incoming: Any) -> bool:
+    kept_at, incoming_at = _when(kept), _when(incoming)
+    return not (kept_at and incoming_at and incoming_at < kept_at)
+
+
+def _with_task(data: Mapping[str, Any]) -> StateChange:
+    incoming = _task(data)
+
+    def change(state: dict[str, Any]) -> dict[str, Any] | None:
+        tasks = [dict(t) for t in state.get("tasks", [])]
         kept = next((t for t in tasks if t.get("task_id") == incoming["task_id"]), None)
-        if kept is not None:
-            kept_at, incoming_at = _when(kept.get("changed_at")), _when(incoming["changed_at"])
-            if kept_at and incoming_at and incoming_at < kept_at:
-                log.info("older_task_change_ignored", task_id=incoming["task_id"])
-                return
+        if kept is None:
+            tasks.append(incoming)
+        elif _newer(kept.get("changed_at"), incoming["changed_at"]):
             tasks = [incoming if t is kept else t for t in tasks]
         else:
-            tasks.append(incoming)
-        cycle = await _cycle(session, cycle_id)
-        department = str(data.get("department") or department_id)
-        cycle_name = cycle.name if cycle else str(cycle_id)
-        rate = _closure_rate(tasks)
-        await upsert_draft(
-            session,
-            policy,
-            jurisdiction_code=jurisdiction_code,
-            subject_key=subject_key,
-            content={
-                "kind": "rectification",
-                "title": f"{department} 整改进展 · {cycle_name}",
-                "title_en": f"{department}: rectification progress, {cycle_name}",
-                "summary": f"整改任务 {len(tasks)} 项，已完成 {round(rate * 100, 1)}%",
-                "summary_en": f"{len(tasks)} tasks, {round(rate * 100, 1)}% closed",
-                "body": "",
-                "data": {
-                    "cycle_id": str(cycle_id) if cycle_id else None,
-                    "department_id": str(department_id) if department_id else None,
-                    "department": data.get("department"),
-                    "report": await _report(session, jurisdiction_code, cycle_id, department_id),
-                    "tasks": tasks,
-                    "closure_rate": rate,
-                },
-                "attachments": [],
-                "cycle_id": cycle_id,
-                "department_id": department_id,
-                "department_code": data.get("department"),
-                "period": cycle.period if cycle else None,
-                "category": cycle.category if cycle else None,
-            },
-        )
+            log.info("older_task_change_ignored", task_id=incoming["task_id"])
+            return None
+        return {**state, "tasks": tasks, "closure_rate": _closure_rate(tasks)}
 
-    return on_rectification
+    return change
+
+
+def _with_report(data: Mapping[str, Any]) -> StateChange:
+    incoming = {f: data.get(f) for f in REPORT_FIELDS}
+
+    def change(state: dict[str, Any]) -> dict[str, Any] | None:
+        kept = state.get("report") or {}
+        if kept.get("report_id") and (kept.get("result_version") or 0) > (
+            incoming["result_version"] or 0
+        ):
+            log.info("older_report_ignored", report_id=incoming["report_id"])
+            return None
+        return {**state, "report": incoming}
+
+    return change
+
+
+def _with_metrics(data: Mapping[str, Any]) -> StateChange:
+    incoming = {f: data.get(f) for f in METRIC_FIELDS}
+
+    def change(state: dict[str, Any]) -> dict[str, Any] | None:
+        kept = state.get("metrics") or {}
+        if not _newer(kept.get("computed_at"), incoming["computed_at"]):
+            return None
+        return {**state, "metrics": incoming}
+
+    return change
+
+
+async def _change_rectification(
+    session: AsyncSession, policy: Policy, data: Mapping[str, Any], change: StateChange
+) -> None:
+    """Apply `change` to the department's `rectification` publication of the cycle, which
+    holds its tasks, the public summary of its feedback report and its metrics."""
+    jurisdiction_code = data["jurisdiction_code"]
+    cycle_id = _uuid(data.get("cycle_id"))
+    department_id = _uuid(data.get("department_id"))
+    subject_key = f"rectification:{cycle_id}:{department_id}"
+    # Locked from the read on: tasks, reports and metrics of one department arrive on
+    # aggregates of their own, so two may change the same state at once.
+    current = await session.scalar(
+        select(Publication.data)
+        .where(
+            Publication.jurisdiction_code == jurisdiction_code,
+            Publication.subject_key == subject_key,
+        )
+        .with_for_update()
+    )
+    state = change(dict(current or {"tasks": [], "closure_rate": 0.0}))
+    if state is None:
+        return
+    if not (state.get("report") or {}).get("report_id"):
+        # No feedback report yet: the published result it will answer.
+        state["report"] = await _report(session, jurisdiction_code, cycle_id, department_id)
+    tasks = state.get("tasks", [])
+    rate = state.get("closure_rate", 0.0)
+    cycle = await _cycle(session, cycle_id)
+    department = str(data.get("department") or department_id)
+    cycle_name = cycle.name if cycle else str(cycle_id)
+    await upsert_draft(
+        session,
+        policy,
+        jurisdiction_code=jurisdiction_code,
+        subject_key=subject_key,
+        content={
+            "kind": "rectification",
+            "title": f"{department} 整改进展 · {cycle_name}",
+            "title_en": f"{department}: rectification progress, {cycle_name}",
+            "summary": f"整改任务 {len(tasks)} 项，已完成 {round(rate * 100, 1)}%",
+            "summary_en": f"{len(tasks)} tasks, {round(rate * 100, 1)}% closed",
+            "body": "",
+            "data": {
+                **state,
+                "cycle_id": str(cycle_id) if cycle_id else None,
+                "department_id": str(department_id) if department_id else None,
+                "department": data.get("department"),
+            },
+            "attachments": [],
+            "cycle_id": cycle_id,
+            "department_id": department_id,
+            "department_code": data.get("department"),
+            "period": cycle.period if cycle else None,
+            "category": cycle.category if cycle else None,
+        },
+    )
+
+
+def _rectification_handlers(policy: Policy) -> dict[str, EventHandler]:
+    def handler(change_of: Callable[[Mapping[str, Any]], StateChange]) -> EventHandler:
+        async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
+            await _change_rectification(session, policy, event.data, change_of(event.data))
+
+        return handle
+
+    on_task = handler(_with_task)
+    return {
+        "rectification.created": on_task,
+        "rectification.status_changed": on_task,
+        "rectification.overdue": on_task,
+        "rectification.reminded": on_task,
+        "feedback_report.issued": handler(_with_report),
+        "department_metrics.computed": handler(_with_metrics),
+    }
 
 
 # --- appeals ------------------------------------------------------------------------------
@@ -505,15 +594,12 @@ def _plan_handler(policy: Policy) -> EventHandler:
 def handlers(policy: Policy) -> dict[str, EventHandler]:
     """The event handlers of a service whose publish policy `policy()` returns."""
     on_results = _results_handler(policy)
-    on_rectification = _rectification_handler(policy)
     return {
         "indicator_system.published": _plan_handler(policy),
         "cycle.opened": on_cycle_opened,
         "results.preliminary": on_results,
         "results.finalized": on_results,
         "results.revised": on_results,
-        "rectification.created": on_rectification,
-        "rectification.status_changed": on_rectification,
-        "rectification.overdue": on_rectification,
+        **_rectification_handlers(policy),
         "appeal.decided": _appeal_handler(policy),
     }

@@ -270,6 +270,59 @@ class TestRectification:
         assert len(await versions(stack, progress["id"])) == 4
         assert progress["title"] == "EDU 整改进展 · 2026 年度考评"
 
+    async def test_the_feedback_report_and_the_metrics_join_the_progress(
+        self, stack: Stack
+    ) -> None:
+        """feedback_report.issued puts the report's public summary on the department's
+        progress, department_metrics.computed its rates; older ones arriving late do not."""
+        t1 = str(uuid.uuid4())
+        await deliver(stack, "rectification.created", task(t1, "open", "2026-04-01T00:00:00Z"))
+        report_id = str(uuid.uuid4())
+
+        def report(result_version: int, total: float) -> dict[str, Any]:
+            return {
+                "report_id": report_id,
+                "jurisdiction_code": HEIHE,
+                "cycle_id": CYCLE,
+                "department_id": DEPT_A,
+                "department": "EDU",
+                "result_version": result_version,
+                "total": total,
+                "grade": "良好",
+                "rank": 2,
+                "vetoed": False,
+                "weakest_indicators": [{"code": "S1", "name": "办件时限", "achievement": 0.6}],
+                "weakest_dimensions": [],
+                "themes": {"counts": {"complaint": 3}, "samples": ["窗口排队太久"]},
+                "task_count": 1,
+                "issued_at": f"2026-0{3 + result_version}-01T00:00:00Z",
+            }
+
+        def metrics(closure_rate: float, computed_at: str) -> dict[str, Any]:
+            return {
+                "jurisdiction_code": HEIHE,
+                "cycle_id": CYCLE,
+                "department_id": DEPT_A,
+                "department": "EDU",
+                "closure_rate": closure_rate,
+                "on_time_rate": 1.0,
+                "reopen_rate": 0.0,
+                "mean_days_to_close": 12.5,
+                "feedback_response_rate": 0.8,
+                "computed_at": computed_at,
+            }
+
+        await deliver(stack, "feedback_report.issued", report(2, 62.0))
+        await deliver(stack, "feedback_report.issued", report(1, 59.0))  # late: ignored
+        await deliver(stack, "department_metrics.computed", metrics(0.5, "2026-06-01T00:00:00Z"))
+        await deliver(stack, "department_metrics.computed", metrics(0.2, "2026-05-01T00:00:00Z"))
+        data = (await by_key(stack, f"rectification:{CYCLE}:{DEPT_A}"))["data"]
+        assert data["report"]["total"] == 62.0 and data["report"]["result_version"] == 2
+        assert data["report"]["themes"]["counts"] == {"complaint": 3}
+        assert data["metrics"]["closure_rate"] == 0.5
+        assert data["metrics"]["mean_days_to_close"] == 12.5
+        assert [t["task_id"] for t in data["tasks"]] == [t1]
+
 
 class TestAppeals:
     async def test_a_decided_appeal_is_a_notice_waiting_for_approval(self, stack: Stack) -> None:
