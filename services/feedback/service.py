@@ -92,8 +92,9 @@ def event_data(feedback: Any) -> dict[str, Any]:
         "status": feedback.status,
         "text": feedback.text,
         "answer": feedback.answer,
-        "received_at": str(feedback.created_at),
-        "answered_at": str(feedback.answered_at) if feedback.answered_at else None,
+        # Datetimes, written as ISO 8601 UTC like every other event's.
+        "received_at": feedback.created_at,
+        "answered_at": feedback.answered_at,
     }
 
 

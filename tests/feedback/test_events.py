@@ -204,4 +204,6 @@ class TestCitizensJudgement:
         ) == ("resolved", "resolved", 1)
         for event in (reopened, resolved_event):
             assert event["data"]["text"] == "路灯不亮，联系 [email]"
+            assert event["data"]["received_at"].endswith("Z")
+            assert event["data"]["answered_at"].endswith("Z")
             assert feedback["token"] not in json.dumps(event)
