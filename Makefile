@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/govperf up --demo
 
-## test: the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL)
+## test: the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL), one worker per
+## core (each with its own databases); a test file runs whole on one worker
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 ## fuzz: schemathesis with many more examples and random seeds (GOVPERF_FUZZ_EXAMPLES=N)
 GOVPERF_FUZZ_EXAMPLES ?= 100

@@ -143,6 +143,10 @@ async def running_stack(
         for component in COMPONENTS:
             app = stack.apps[component]
             await exits.enter_async_context(lifespan_of(app))
+            # On the way out a stopped service is unreachable, as a real one is: a sibling
+            # still delivering to it fails over to a retry at once, instead of waiting for
+            # the stopped app's database until the dispatcher's grace runs out.
+            exits.callback(stack.router.unmount, base_url(component))
             stack.clients[component] = await exits.enter_async_context(
                 httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app), base_url=base_url(component)

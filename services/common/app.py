@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -80,7 +81,9 @@ async def readiness(app: FastAPI, component: str) -> dict[str, Any]:
     }
 
 
+@functools.cache
 def health_router(component: str, version: str) -> APIRouter:
+    """Built once per component and version: every app includes copies of its routes."""
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")

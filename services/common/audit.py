@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -126,7 +127,9 @@ class AuditEntry(BaseModel):
     request_id: str | None
 
 
+@functools.cache
 def audit_router(model: Any) -> APIRouter:
+    """The audit trail's routes over `model`, built once per model: apps include copies."""
     router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=TransactionalRoute)
 
     @router.get("", response_model=Page[AuditEntry], responses=responses())

@@ -116,6 +116,11 @@ async def _close_quietly(connection: asyncpg.Connection) -> None:
         connection.terminate()
 
 
+# The claim statements of a service's tables and batch size, built once per process: a
+# statement holds no state, and building one costs more than starting a dispatcher otherwise.
+_CLAIM_STATEMENTS: dict[tuple[CommonTables, int], tuple[Any, Any]] = {}
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -141,8 +146,11 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._gauges_at = 0.0
         self._stopping = False
-        self._claim_query = self._build_claim_query()
-        self._claim_returning = self._build_claim_returning()
+        key = (tables, settings.webhook_batch_size)
+        if key not in _CLAIM_STATEMENTS:
+            self._claim_query = self._build_claim_query()
+            _CLAIM_STATEMENTS[key] = (self._claim_query, self._build_claim_returning())
+        self._claim_query, self._claim_returning = _CLAIM_STATEMENTS[key]
         self._target_checks: dict[str, tuple[float, str | None]] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
