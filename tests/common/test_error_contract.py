@@ -36,7 +36,7 @@ ROUTES = {
     },
     "feedback": {
         "write": ("/v1/citizen-feedback", {"jurisdiction_code": "231100", "text": "好"}),
-        "admin_only": ("GET", "/v1/citizen-feedback"),
+        "admin_only": ("GET", "/v1/results-uses/summary"),
     },
 }
 SERVICES = list(ROUTES)
