@@ -3,18 +3,27 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 from pydantic import BaseModel
 
 from services.common.auth import AdminOnly, OptionalPrincipal, Principal
 from services.common.errors import Forbidden, NotFound, Unauthorized, responses
 from services.common.pagination import Page, PageParamsDep
-from services.common.routing import SessionDep, TransactionalRoute
+from services.common.routing import SessionDep
 from services.disclosure import schemas
 from services.disclosure import service as publication_service
-from services.disclosure.public.http import cached_body
+from services.disclosure.public.http import (
+    PublicReadRoute,
+    answers_early,
+    cached_body,
+    conditional,
+    rate_limited,
+)
 
-router = APIRouter(prefix="/v1/publications", tags=["publications"], route_class=TransactionalRoute)
+# Anonymous reads are answered from the published state, as the public surface's are
+# (services/disclosure/public/http.py): a revalidation costs no query, an answer already made
+# for the same state and request is sent again; the office's reads see working copies.
+router = APIRouter(prefix="/v1/publications", tags=["publications"], route_class=PublicReadRoute)
 
 CONDITIONAL = {304: {"description": "Not modified (If-None-Match matched the ETag)"}}
 # A path segment, not an int: a publication is looked up first (404 if it has no published
@@ -33,7 +42,13 @@ def _policy(request: Request) -> dict[str, str]:
     return request.app.state.settings.policy()
 
 
-@router.get("", response_model=Page[schemas.Publication], responses={**responses(), **CONDITIONAL})
+@router.get(
+    "",
+    response_model=Page[schemas.Publication],
+    responses={**responses(), **CONDITIONAL},
+    dependencies=[Depends(rate_limited)],
+)
+@answers_early
 async def list_publications(
     request: Request,
     session: SessionDep,
@@ -47,6 +62,11 @@ async def list_publications(
 ) -> Response:
     """Public: the latest published version of every publication (withdrawn if retracted);
     admins see their own jurisdictions' working copies, drafts included."""
+    check = None
+    if principal.is_anonymous:
+        check = await conditional(request, principal, session)
+        if (early := check.early()) is not None:
+            return early
     rows, next_cursor = await publication_service.list_publications(
         session,
         principal,
@@ -60,6 +80,8 @@ async def list_publications(
     body = Page(
         items=[schemas.Publication.model_validate(r) for r in rows], next_cursor=next_cursor
     )
+    if check is not None:
+        return check.answer(body.model_dump_json().encode(), "application/json")
     return json_answer(request, principal, body)
 
 

@@ -27,6 +27,26 @@ class TestPublicReads:
         changed = await client.get("/v1/publications", headers={"if-none-match": etag})
         assert changed.status_code == 200 and changed.headers["etag"] != etag
 
+    async def test_a_retraction_is_seen_at_once_by_a_public_list_read_before(
+        self, stack: Stack
+    ) -> None:
+        """The public list's answers are kept by the published state: a retraction moves it."""
+        client = stack.client("disclosure")
+        published = await factories.create_publication(client, publish=True)
+        first = await client.get("/v1/publications")
+        assert first.json()["items"][0]["status"] == "published"
+        retracted = await client.post(
+            f"/v1/publications/{published['id']}/retract",
+            json={"reason": "数据有误"},
+            headers=auth(),
+        )
+        assert retracted.status_code == 200, retracted.text
+        again = await client.get(
+            "/v1/publications", headers={"if-none-match": first.headers["etag"]}
+        )
+        assert again.status_code == 200
+        assert [p["status"] for p in again.json()["items"]] == ["retracted"]
+
     async def test_signed_in_reads_are_private(self, stack: Stack) -> None:
         response = await stack.client("disclosure").get("/v1/publications", headers=auth())
         assert response.headers["cache-control"] == "private, no-cache"
