@@ -149,10 +149,16 @@ class _Memo:
 
 def _remembered(request: Request) -> str | None:
     ttl = public_settings(request).public_state_ttl_seconds
-    memo: _Memo | None = getattr(request.app.state, "public_state", None)
-    if memo and memo.generation == _current_generation and time.monotonic() - memo.read_at < ttl:
+    app_state = request.app.state
+    memo: _Memo | None = getattr(app_state, "public_state", None)
+    if memo is None or memo.generation != _current_generation:
+        return None
+    if time.monotonic() - memo.read_at < ttl:
         return memo.state
-    return None
+    # Past its time while another request reads it anew: still the state of at most a read
+    # ago, so the callers arriving meanwhile need not all query it too. Never after this
+    # process published something (the generation moved).
+    return memo.state if getattr(app_state, "public_state_reading", False) else None
 
 
 async def current_state(request: Request, session: AsyncSession) -> str:
@@ -162,7 +168,11 @@ async def current_state(request: Request, session: AsyncSession) -> str:
         return state
     generation = _current_generation
     read_at = time.monotonic()
-    state = await published_state(session)
+    request.app.state.public_state_reading = True
+    try:
+        state = await published_state(session)
+    finally:
+        request.app.state.public_state_reading = False
     request.app.state.public_state = _Memo(state, generation, read_at)
     return state
 
@@ -179,8 +189,15 @@ class Conditional:
     def __init__(
         self, request: Request, principal: Principal, state: str, *, max_age: int = 60
     ) -> None:
+        # From the ASGI scope: building the request's URL object cost more than the rest.
+        scope = request.scope
         key = "\n".join(
-            (request.url.path, str(request.url.query), request.headers.get("host", ""), state)
+            (
+                scope["path"],
+                scope.get("query_string", b"").decode("latin-1"),
+                request.headers.get("host", ""),
+                state,
+            )
         )
         self.etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
         self.headers = {
