@@ -202,7 +202,8 @@ class Fuzzer:
         except ExceptionGroup as group:
             # Hypothesis replays what stopped a run; a stop for time seen twice comes back as
             # a group of them, which is no finding either.
-            found = group.subgroup(lambda e: not isinstance(e, _OutOfTime))
+            # (The condition is asked of each group too: a group is never the finding.)
+            found = group.subgroup(lambda e: not isinstance(e, _OutOfTime | BaseExceptionGroup))
             if found is not None:
                 run.findings.append(Finding(label, mode, _describe(found)))
         except Exception as exc:
