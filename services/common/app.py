@@ -48,6 +48,9 @@ class ServiceDefinition:
     sibling_subscribers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Rounds of work the service does by itself (services/common/scheduler.py).
     periodic_jobs: Sequence[PeriodicJob] = field(default_factory=tuple)
+    # ASGI middleware classes of this service, innermost last; they run inside the shared
+    # request context (request id, log line, metrics), ahead of routing.
+    middleware: Sequence[type] = field(default_factory=tuple)
 
 
 async def readiness(app: FastAPI, component: str) -> dict[str, Any]:
@@ -178,6 +181,9 @@ def build_service_app(
     app.state.migration_head = head_revision(definition.name)
     app.state.metrics = Metrics(definition.name)
     app.router.route_class = TransactionalRoute
+    # Starlette wraps the middleware added last around the others: these go in first.
+    for middleware in reversed(definition.middleware):
+        app.add_middleware(middleware)
     install_common(app, app.state.metrics)
     app.include_router(health_router(definition.name, settings.version))
     for router in definition.routers:

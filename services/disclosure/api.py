@@ -9,11 +9,10 @@ from pydantic import BaseModel
 from services.common.auth import AdminOnly, OptionalPrincipal, Principal
 from services.common.errors import Forbidden, NotFound, Unauthorized, responses
 from services.common.pagination import Page, PageParamsDep
-from services.common.routing import SessionDep
+from services.common.routing import SessionDep, TransactionalRoute
 from services.disclosure import schemas
 from services.disclosure import service as publication_service
 from services.disclosure.public.http import (
-    PublicReadRoute,
     answers_early,
     cached_body,
     conditional,
@@ -23,7 +22,7 @@ from services.disclosure.public.http import (
 # Anonymous reads are answered from the published state, as the public surface's are
 # (services/disclosure/public/http.py): a revalidation costs no query, an answer already made
 # for the same state and request is sent again; the office's reads see working copies.
-router = APIRouter(prefix="/v1/publications", tags=["publications"], route_class=PublicReadRoute)
+router = APIRouter(prefix="/v1/publications", tags=["publications"], route_class=TransactionalRoute)
 
 CONDITIONAL = {304: {"description": "Not modified (If-None-Match matched the ETag)"}}
 # A path segment, not an int: a publication is looked up first (404 if it has no published

@@ -17,6 +17,7 @@ from services.disclosure.ledger_api import router as ledger_router
 from services.disclosure.models import COMMON
 from services.disclosure.pages.api import router as pages_router
 from services.disclosure.public.api import router as public_router
+from services.disclosure.public.http import EarlyAnswers
 from services.disclosure.settings import DEFAULT_PUBLISH_POLICY, Settings
 
 DEFINITION = ServiceDefinition(
@@ -29,6 +30,7 @@ DEFINITION = ServiceDefinition(
     # Drafts from the siblings' events; create_app binds them to the app's publish policy.
     event_handlers=drafts.handlers(lambda: DEFAULT_PUBLISH_POLICY),
     periodic_jobs=(PeriodicJob("publish-scheduled", publication_service.publish_due),),
+    middleware=(EarlyAnswers,),
 )
 
 

@@ -323,3 +323,41 @@ class TestRateLimit:
         finally:
             del app.state.public_settings
             del app.state.public_rate_limiter
+
+
+class TestEarlyAnswers:
+    """Revalidations answered ahead of routing are still whole answers of the service."""
+
+    async def test_a_304_carries_its_request_id_and_is_counted_under_its_route(
+        self, stack: Stack
+    ) -> None:
+        await published.publish_version(stack, kind="notice", title="公告")
+        client = stack.client("disclosure")
+        first = await client.get("/v1/search/publications?limit=5")
+        again = await client.get(
+            "/v1/search/publications?limit=5",
+            headers={"if-none-match": first.headers["etag"], "x-request-id": "early-304-probe"},
+        )
+        assert again.status_code == 304 and again.headers["x-request-id"] == "early-304-probe"
+        assert again.headers["cache-control"].startswith("public, max-age=")
+        metrics = (await client.get("/metrics")).text
+        assert 'method="GET",route="/v1/search/publications",status="304"' in metrics, metrics
+
+    async def test_a_signed_in_caller_is_answered_by_the_route_itself(self, stack: Stack) -> None:
+        await published.publish_version(stack, kind="notice", title="公告")
+        client = stack.client("disclosure")
+        first = await client.get("/v1/search/publications")
+        signed_in = await client.get(
+            "/v1/search/publications",
+            headers={**auth(), "if-none-match": first.headers["etag"]},
+        )
+        # Not the anonymous answer: the signed-in caller's own, kept private.
+        assert signed_in.headers["cache-control"] == "private, no-cache"
+
+    async def test_a_path_of_another_route_is_not_answered_early(self, stack: Stack) -> None:
+        await published.publish_version(stack, kind="notice", title="公告")
+        client = stack.client("disclosure")
+        listed = await client.get("/v1/search/publications")
+        # The list's ETag offered to a read that does not answer early changes nothing.
+        ledger = await client.get("/v1/ledger", headers={"if-none-match": listed.headers["etag"]})
+        assert ledger.status_code == 200 and "items" in ledger.json()

@@ -18,7 +18,7 @@ from services.common.errors import NotFound, responses
 from services.common.jurisdictions import DIVISION_CODE_PATTERN
 from services.common.pagination import PageParams
 from services.common.ratelimit import TooManyRequests
-from services.common.routing import SessionDep
+from services.common.routing import SessionDep, TransactionalRoute
 from services.disclosure import ledger as ledger_service
 from services.disclosure.charts import format_number
 from services.disclosure.pages import views
@@ -27,7 +27,6 @@ from services.disclosure.public import comparison as comparison_service
 from services.disclosure.public import transparency as transparency_service
 from services.disclosure.public.http import (
     Conditional,
-    PublicReadRoute,
     answers_early,
     cached_body,
     conditional,
@@ -38,7 +37,7 @@ from services.disclosure.public.settings import PublicSettings, public_settings
 router = APIRouter(
     prefix="/pages",
     tags=["pages"],
-    route_class=PublicReadRoute,
+    route_class=TransactionalRoute,
     dependencies=[Depends(rate_limited)],
 )
 

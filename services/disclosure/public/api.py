@@ -18,12 +18,11 @@ from services.common.errors import responses
 from services.common.jurisdictions import DIVISION_CODE_PATTERN
 from services.common.pagination import Page, PageParamsDep
 from services.common.ratelimit import TooManyRequests
-from services.common.routing import SessionDep
+from services.common.routing import SessionDep, TransactionalRoute
 from services.disclosure.public import comparison as comparison_service
 from services.disclosure.public import exports, feeds, queries, schemas
 from services.disclosure.public import transparency as transparency_service
 from services.disclosure.public.http import (
-    PublicReadRoute,
     answers_early,
     conditional,
     rate_limited,
@@ -33,7 +32,7 @@ from services.disclosure.public.settings import PublicSettings, public_settings
 router = APIRouter(
     prefix="/v1",
     tags=["public"],
-    route_class=PublicReadRoute,
+    route_class=TransactionalRoute,
     dependencies=[Depends(rate_limited)],
 )
 

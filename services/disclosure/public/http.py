@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import time
 import uuid
 from collections import OrderedDict
@@ -12,28 +13,32 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import Select, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from starlette.routing import Mount, compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.common.auth import ANONYMOUS, Principal
+from services.common.auth import Principal
+from services.common.errors import AppError, app_error_response
 from services.common.pagination import PageParams, decode_cursor, encode_cursor
 from services.common.ratelimit import RateLimiter
-from services.common.routing import TransactionalRoute
-from services.disclosure.public.settings import public_settings
+from services.disclosure.public.settings import settings_of
 
 
 async def rate_limited(request: Request) -> None:
     """Count the call against the caller address's public-read limit (429 past it)."""
-    settings = public_settings(request)
+    await count_public_read(request.app, request.client.host if request.client else "unknown")
+
+
+async def count_public_read(app: Any, address: str) -> None:
+    settings = settings_of(app)
     if not settings.public_rate_limit_enabled:
         return
-    limiter = getattr(request.app.state, "public_rate_limiter", None)
+    limiter = getattr(app.state, "public_rate_limiter", None)
     if limiter is None:
-        limiter = request.app.state.public_rate_limiter = RateLimiter(
-            settings.rate_limit_storage_url
-        )
-    address = request.client.host if request.client else "unknown"
+        limiter = app.state.public_rate_limiter = RateLimiter(settings.rate_limit_storage_url)
     await limiter.enforce(
         settings.public_rate_limit, "disclosure-public", address, what="public reads"
     )
@@ -147,9 +152,9 @@ class _Memo:
     read_at: float
 
 
-def _remembered(request: Request) -> str | None:
-    ttl = public_settings(request).public_state_ttl_seconds
-    app_state = request.app.state
+def _remembered(app: Any) -> str | None:
+    ttl = settings_of(app).public_state_ttl_seconds
+    app_state = app.state
     memo: _Memo | None = getattr(app_state, "public_state", None)
     if memo is None or memo.generation != _current_generation:
         return None
@@ -164,7 +169,7 @@ def _remembered(request: Request) -> str | None:
 async def current_state(request: Request, session: AsyncSession) -> str:
     """`published_state`, remembered by the process for `public_state_ttl_seconds` (and
     until it publishes something itself): a revalidation then costs no database call."""
-    if (state := _remembered(request)) is not None:
+    if (state := _remembered(request.app)) is not None:
         return state
     generation = _current_generation
     read_at = time.monotonic()
@@ -187,33 +192,44 @@ class Conditional:
     sent again as it was (a few hundred of them are kept)."""
 
     def __init__(
-        self, request: Request, principal: Principal, state: str, *, max_age: int = 60
+        self,
+        app: Any,
+        state: str,
+        *,
+        path: str,
+        query_string: bytes,
+        host: str,
+        if_none_match: str,
+        anonymous: bool,
+        max_age: int = 60,
     ) -> None:
-        # From the ASGI scope: building the request's URL object cost more than the rest.
-        scope = request.scope
-        key = "\n".join(
-            (
-                scope["path"],
-                scope.get("query_string", b"").decode("latin-1"),
-                request.headers.get("host", ""),
-                state,
-            )
-        )
+        key = "\n".join((path, query_string.decode("latin-1"), host, state))
         self.etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
         self.headers = {
             "ETag": self.etag,
-            "Cache-Control": (
-                f"public, max-age={max_age}" if principal.is_anonymous else "private, no-cache"
-            ),
+            "Cache-Control": f"public, max-age={max_age}" if anonymous else "private, no-cache",
             "Vary": "Authorization",
         }
-        if_none_match = request.headers.get("if-none-match", "")
         candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         self.matched = self.etag in candidates or "*" in candidates
-        cache = getattr(request.app.state, "public_responses", None)
+        cache = getattr(app.state, "public_responses", None)
         if cache is None:
-            cache = request.app.state.public_responses = OrderedDict()
+            cache = app.state.public_responses = OrderedDict()
         self._cache: OrderedDict[str, tuple[bytes, str, dict[str, str]]] = cache
+
+    @classmethod
+    def of(cls, request: Request, principal: Principal, state: str) -> Conditional:
+        # From the ASGI scope: building the request's URL object cost more than the rest.
+        scope = request.scope
+        return cls(
+            request.app,
+            state,
+            path=scope["path"],
+            query_string=scope.get("query_string", b""),
+            host=request.headers.get("host", ""),
+            if_none_match=request.headers.get("if-none-match", ""),
+            anonymous=principal.is_anonymous,
+        )
 
     def not_modified(self) -> Response:
         return Response(status_code=304, headers=self.headers)
@@ -241,35 +257,104 @@ class Conditional:
 
 
 async def conditional(request: Request, principal: Principal, session: AsyncSession) -> Conditional:
-    return Conditional(request, principal, await current_state(request, session))
+    return Conditional.of(request, principal, await current_state(request, session))
 
 
 def answers_early(endpoint: Any) -> Any:
-    """Mark a public read whose every answer is a `Conditional` one: `PublicReadRoute` may
-    then answer an anonymous caller's 304 (or an answer made before) ahead of the endpoint,
+    """Mark a public read whose every answer is a `Conditional` one: `EarlyAnswers` may
+    then answer an anonymous caller's 304 (or an answer made before) ahead of routing,
     without parsing its parameters."""
     endpoint.answers_early = True
     return endpoint
 
 
-class PublicReadRoute(TransactionalRoute):
-    """The transactional route, with the early answer of `answers_early` endpoints: for an
-    anonymous GET whose published state the process remembers, the rate limit is counted
-    and a matching If-None-Match (or an answer already made) is sent at once."""
+@dataclass(frozen=True)
+class _Matched:
+    path: str  # the route's template: what the request metrics are labelled with
 
-    def get_route_handler(self) -> Any:
-        handler = super().get_route_handler()
-        if not getattr(self.endpoint, "answers_early", False):
-            return handler
 
-        async def early_first(request: Request) -> Response:
-            if request.method == "GET" and "authorization" not in request.headers:
-                state = _remembered(request)
-                if state is not None:
-                    early = Conditional(request, ANONYMOUS, state).early()
-                    if early is not None:
-                        await rate_limited(request)
-                        return early
-            return await handler(request)
+class EarlyAnswers:
+    """ASGI middleware: an anonymous GET of an `answers_early` read whose published state
+    the process remembers has the rate limit counted and, when its If-None-Match matches
+    (or the same answer was made already), that answer sent here, ahead of routing and the
+    endpoint's dependencies: what the endpoint would answer first thing anyway. Runs inside
+    the request context, so the answer carries its request id and is logged and counted."""
 
-        return early_first
+    PATHS_REMEMBERED = 1024
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._routes: list[tuple[re.Pattern[str], _Matched | None]] | None = None
+        self._paths: dict[str, _Matched | None] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            early = await self._early(scope)
+            if early is not None:
+                await early(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _early(self, scope: Scope) -> Response | None:
+        app = scope["app"]
+        route = self._route(app, scope["path"])
+        if route is None:
+            return None
+        host = if_none_match = ""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                return None
+            if name == b"host":
+                host = value.decode("latin-1")
+            elif name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+        state = _remembered(app)
+        if state is None:
+            return None
+        early = Conditional(
+            app,
+            state,
+            path=scope["path"],
+            query_string=scope.get("query_string", b""),
+            host=host,
+            if_none_match=if_none_match,
+            anonymous=True,
+        ).early()
+        if early is None:
+            return None
+        scope["route"] = route
+        client = scope.get("client")
+        try:
+            await count_public_read(app, client[0] if client else "unknown")
+        except AppError as exc:
+            return app_error_response(Request(scope), exc)
+        return early
+
+    def _route(self, app: Any, path: str) -> _Matched | None:
+        """The early-answering GET route the router would pick for `path`, if it is one."""
+        if path in self._paths:
+            return self._paths[path]
+        if self._routes is None:
+            self._routes = _get_routes(app)
+        found = next((route for regex, route in self._routes if regex.match(path)), None)
+        if len(self._paths) >= self.PATHS_REMEMBERED:
+            self._paths.clear()
+        self._paths[path] = found
+        return found
+
+
+def _get_routes(app: Any) -> list[tuple[re.Pattern[str], _Matched | None]]:
+    """Every route that could answer a GET, in the router's order, each with its template if
+    it answers early (None if not): the first whose pattern matches a path is the router's."""
+    table: list[tuple[re.Pattern[str], _Matched | None]] = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, Mount):
+            table.append((route.path_regex, None))
+            continue
+        methods = getattr(route, "methods", None)
+        if context.path is None or (methods is not None and "GET" not in methods):
+            continue
+        early = getattr(getattr(route, "endpoint", None), "answers_early", False)
+        table.append((compile_path(context.path)[0], _Matched(context.path) if early else None))
+    return table

@@ -6,6 +6,7 @@ An app may carry its own in `app.state.public_settings` (tests do)."""
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from fastapi import Request
 from pydantic import Field
@@ -40,6 +41,10 @@ def _from_environment() -> PublicSettings:
     return PublicSettings()
 
 
-def public_settings(request: Request) -> PublicSettings:
-    found = getattr(request.app.state, "public_settings", None)
+def settings_of(app: Any) -> PublicSettings:
+    found = getattr(app.state, "public_settings", None)
     return found if found is not None else _from_environment()
+
+
+def public_settings(request: Request) -> PublicSettings:
+    return settings_of(request.app)
