@@ -23,7 +23,7 @@ from gateway.ratelimits import GatewayRateLimits, RateLimitHeaders, admitted
 from gateway.schema import ComponentHealth, build_schema
 from gateway.settings import Settings
 from gateway.upstream import forwarded_headers
-from services.common.app import health_router, install_common, readiness
+from services.common.app import add_health_routes, install_common, readiness
 from services.common.auth import TokenVerifier
 from services.common.db import Database
 from services.common.errors import AppError, NotFound, responses
@@ -156,7 +156,7 @@ def create_app(
     app.state.rate_limits = GatewayRateLimits(RateLimiter(settings.rate_limit_storage_url))
     app.add_middleware(RateLimitHeaders)
     install_common(app, app.state.metrics)
-    app.include_router(health_router("gateway", settings.version))
+    add_health_routes(app, "gateway", settings.version)
     app.include_router(api_clients_router)
 
     async def gateway_health() -> ComponentHealth:

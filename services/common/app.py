@@ -13,6 +13,7 @@ import httpx
 import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from httpx_aiohttp import HttpxAiohttpClient
 from sqlalchemy import text
 
@@ -26,7 +27,12 @@ from services.common.events.outbox import COMPONENT, TABLES, WAKE
 from services.common.events.subscriptions import EventHandler
 from services.common.migrate import current_revision, head_revision, upgrade_async
 from services.common.models import CommonTables
-from services.common.observability import Metrics, RequestContextMiddleware, configure_logging
+from services.common.observability import (
+    NO_NATIVE_TELEMETRY,
+    Metrics,
+    RequestContextMiddleware,
+    configure_logging,
+)
 from services.common.routing import TransactionalRoute, purge_expired_idempotency_keys
 from services.common.scheduler import PeriodicJob, Scheduler
 from services.common.settings import ComponentSettings
@@ -84,26 +90,28 @@ async def readiness(app: FastAPI, component: str) -> dict[str, Any]:
     }
 
 
-@functools.cache
-def health_router(component: str, version: str) -> APIRouter:
-    """Built once per component and version: every app includes copies of its routes."""
-    router = APIRouter(tags=["health"])
+def add_health_routes(app: FastAPI, component: str, version: str) -> None:
+    """/healthz, /readyz and /metrics, on the app itself: the probes run every few seconds
+    per replica, and a route of an included router is found through one more level."""
 
-    @router.get("/healthz")
     async def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok", "service": component, "version": version}
 
-    @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         """The database is reachable and its schema is at the migration head."""
         return JSONResponse(await readiness(request.app, component))
 
-    @router.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Any:
         return request.app.state.metrics.render()
 
-    return router
+    # Plain routes: none of them needs the transactional route's session.
+    add = functools.partial(
+        app.router.add_api_route, methods=["GET"], route_class_override=APIRoute
+    )
+    add("/healthz", healthz, tags=["health"])
+    add("/readyz", readyz, tags=["health"])
+    add("/metrics", metrics, include_in_schema=False)
 
 
 def build_service_app(
@@ -173,6 +181,7 @@ def build_service_app(
         version=settings.version,
         lifespan=lifespan,
         openapi_tags=list(definition.tags),
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
@@ -185,7 +194,7 @@ def build_service_app(
     for middleware in reversed(definition.middleware):
         app.add_middleware(middleware)
     install_common(app, app.state.metrics)
-    app.include_router(health_router(definition.name, settings.version))
+    add_health_routes(app, definition.name, settings.version)
     for router in definition.routers:
         app.include_router(router)
     app.include_router(audit_router(definition.tables.audit))

@@ -1,10 +1,12 @@
-"""Per-request context that travels with the task: the request id."""
+"""Per-request context that travels with the task: the request id, and the component
+answering it (several apps share a process in the test harness)."""
 
 from __future__ import annotations
 
 from contextvars import ContextVar
 
 _request_id: ContextVar[str | None] = ContextVar("govperf_request_id", default=None)
+_component: ContextVar[str | None] = ContextVar("govperf_component", default=None)
 
 
 def current_request_id() -> str | None:
@@ -17,3 +19,15 @@ def set_request_id(value: str | None) -> object:
 
 def reset_request_id(token: object) -> None:
     _request_id.reset(token)  # type: ignore[arg-type]
+
+
+def current_component() -> str | None:
+    return _component.get()
+
+
+def set_component(value: str | None) -> object:
+    return _component.set(value)
+
+
+def reset_component(token: object) -> None:
+    _component.reset(token)  # type: ignore[arg-type]

@@ -22,8 +22,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.context import current_request_id, reset_request_id, set_request_id
+from services.common.context import (
+    current_component,
+    current_request_id,
+    reset_component,
+    reset_request_id,
+    set_component,
+    set_request_id,
+)
 from services.common.errors import unexpected_error_response
+
+# Metrics are Prometheus's (/metrics) and logs JSON lines: FastAPI's own OpenTelemetry hooks
+# stay off (switched on, each request asks the global providers whether to trace it).
+NO_NATIVE_TELEMETRY: Any = {"tracing": False, "metrics": False, "logs": False}
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
@@ -35,6 +46,9 @@ def _add_request_id(_logger: Any, _method: str, event_dict: dict[str, Any]) -> d
     request_id = current_request_id()
     if request_id and "request_id" not in event_dict:
         event_dict["request_id"] = request_id
+    component = current_component()
+    if component and "component" not in event_dict:
+        event_dict["component"] = component
     return event_dict
 
 
@@ -155,6 +169,7 @@ class RequestContextMiddleware:
                 break
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()
         token = set_request_id(request_id)
+        component = set_component(self.metrics.component)
         started = time.perf_counter()
         status = 500
 
@@ -170,17 +185,16 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            with structlog.contextvars.bound_contextvars(component=self.metrics.component):
-                try:
-                    await self.app(scope, receive, send_with_id)
-                except Exception as exc:
-                    # Here, not in an app-level handler (Starlette runs those outside every
-                    # middleware): the answer and its log line still know the request id.
-                    if status_started:
-                        log.error("unhandled_error", path=scope.get("path"), exc_info=exc)
-                        raise
-                    response = unexpected_error_response(Request(scope), exc)
-                    await response(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                # Here, not in an app-level handler (Starlette runs those outside every
+                # middleware): the answer and its log line still know the request id.
+                if status_started:
+                    log.error("unhandled_error", path=scope.get("path"), exc_info=exc)
+                    raise
+                response = unexpected_error_response(Request(scope), exc)
+                await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope, status)
@@ -195,4 +209,5 @@ class RequestContextMiddleware:
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
+            reset_component(component)
             reset_request_id(token)
