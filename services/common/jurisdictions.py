@@ -24,7 +24,12 @@ DIVISION_CODE_PATTERN = r"^\d{6}$"
 
 def scoped(stmt: Select[Any], model: Any, principal: Principal) -> Select[Any]:
     """Restrict `stmt` to the jurisdictions the principal belongs to (none for the public)."""
-    return stmt.where(model.jurisdiction_code.in_(principal.jurisdictions))
+    return in_jurisdictions(stmt, model, principal.jurisdictions)
+
+
+def in_jurisdictions(stmt: Select[Any], model: Any, jurisdictions: tuple[str, ...]) -> Select[Any]:
+    """`scoped` by the jurisdictions themselves (for statements kept across requests)."""
+    return stmt.where(model.jurisdiction_code.in_(jurisdictions))
 
 
 def ensure_writable(principal: Principal, jurisdiction_code: str) -> None:

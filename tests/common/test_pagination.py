@@ -1,5 +1,16 @@
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
+from fastapi import Response
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import select
+
+from services.common.db import Database
+from services.common.pagination import Page, PageParams, _flat, page_of, paginate
+from services.indicator.departments import schemas
+from services.indicator.models import Department
 from tests import factories
 from tests.harness import Stack, auth
 
@@ -35,3 +46,54 @@ class TestCursorPagination:
             response = await client.get("/v1/cycles", params={"limit": limit}, headers=auth())
             assert response.status_code == 422
             assert response.json()["errors"][0]["location"] == ["query", "limit"]
+
+
+class TestPlainPages:
+    """A page of plain rows of a column-mirroring model is written as JSON directly: the
+    same bytes as validating the rows and serializing the models."""
+
+    async def test_the_direct_page_is_the_validated_page(self, stack: Stack) -> None:
+        client = stack.client("indicator")
+        parent = await factories.create_department(client, code="P", name_en="Parent")
+        await factories.create_department(client, code="C1", parent_id=parent["id"])
+        await factories.create_department(client, code="C2", active=False)
+        db = Database(stack.urls["indicator"])
+        try:
+            async with db.session(read_only=True, autocommit=True) as session:
+                page = PageParams(limit=2)
+                rows, cursor = await paginate(
+                    session, select(Department), Department.id, page, plain=True
+                )
+        finally:
+            await db.dispose()
+        direct = page_of(schemas.Department, rows, cursor)
+        assert isinstance(direct, Response)
+        validated = Page[schemas.Department].model_validate(
+            {"items": rows, "next_cursor": cursor}, from_attributes=True
+        )
+        assert direct.body == validated.model_dump_json().encode()
+        assert [d["code"] for d in json.loads(direct.body)["items"]] == ["P", "C1"]
+
+    def test_models_that_reshape_their_values_are_validated(self) -> None:
+        class Scored(BaseModel):
+            score: float
+
+        class Renamed(BaseModel):
+            code: str = Field(serialization_alias="key")
+
+        class Checked(BaseModel):
+            code: str
+
+            @field_validator("code")
+            @classmethod
+            def upper(cls, value: str) -> str:
+                return value.upper()
+
+        class Nested(BaseModel):
+            department: schemas.Department
+
+        assert _flat(schemas.Department) is not None
+        assert [_flat(m) for m in (Scored, Renamed, Checked, Nested)] == [None] * 4
+        # Such a model's page is the validated one, whatever rows it is given.
+        page = page_of(Checked, [SimpleNamespace(code="edu")], None)
+        assert page.model_dump() == {"items": [{"code": "EDU"}], "next_cursor": None}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +15,12 @@ from services.common.auth import Principal
 from services.common.constraints import violates_unique
 from services.common.db import insert_row
 from services.common.errors import Conflict, Unprocessable
-from services.common.jurisdictions import ensure_writable, get_visible, get_writable, scoped
+from services.common.jurisdictions import (
+    ensure_writable,
+    get_visible,
+    get_writable,
+    in_jurisdictions,
+)
 from services.common.pagination import PageParams, paginate
 from services.indicator.departments import schemas
 from services.indicator.models import Department, Measurement
@@ -48,7 +54,31 @@ async def list_departments(
     ids: list[uuid.UUID] | None = None,
 ) -> tuple[list[Department], str | None]:
     """Departments of the caller's jurisdictions, in creation order."""
-    stmt = scoped(select(Department), Department, principal)
+    stmt = _department_query(
+        principal.jurisdictions,
+        parent_id,
+        tuple(ids) if ids else None,
+        jurisdiction,
+        category,
+        active,
+        search.strip() if search else None,
+    )
+    return await paginate(session, stmt, Department.id, page, plain=True)
+
+
+@functools.lru_cache(maxsize=512)
+def _department_query(
+    jurisdictions: tuple[str, ...],
+    parent_id: uuid.UUID | None,
+    ids: tuple[uuid.UUID, ...] | None,
+    jurisdiction: str | None,
+    category: str | None,
+    active: bool | None,
+    search: str | None,
+) -> Select[Any]:
+    """The list's statement for these filters, kept: the same filters again (a portal's or
+    an app's usual list) are neither rebuilt nor re-keyed for the compiled cache."""
+    stmt = in_jurisdictions(select(Department), Department, jurisdictions)
     if parent_id is not None:
         stmt = stmt.where(Department.parent_id == parent_id)
     if ids:
@@ -60,7 +90,7 @@ async def list_departments(
     if active is not None:
         stmt = stmt.where(Department.active == active)
     if search:
-        pattern = f"%{search.strip()}%"
+        pattern = f"%{search}%"
         stmt = stmt.where(
             or_(
                 Department.code.ilike(pattern),
@@ -68,7 +98,7 @@ async def list_departments(
                 Department.name_en.ilike(pattern),
             )
         )
-    return await paginate(session, stmt, Department.id, page, plain=True)
+    return stmt
 
 
 async def get_department(
