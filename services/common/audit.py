@@ -11,12 +11,14 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
 from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.util import await_
 
 from services.common.auth import AdminOnly, Principal
 from services.common.context import current_request_id
-from services.common.db import new_id, utcnow
+from services.common.db import driver_execute, insert_on_driver, new_id, on_driver, utcnow
 from services.common.errors import responses
 from services.common.jurisdictions import scoped
 from services.common.pagination import Page, PageParamsDep, page_of, paginate
@@ -74,10 +76,20 @@ def _write_pending_audit(session: Session) -> None:
     if pending:
         # On the connection: the session's own execute would take the ORM's bulk path,
         # which costs more than the statement.
-        session.connection().execute(
-            insert(session.info[AUDIT_MODEL].__table__),
-            pending[0] if len(pending) == 1 else pending,
-        )
+        connection = session.connection()
+        table = session.info[AUDIT_MODEL].__table__
+        if on_driver(connection):
+            sql, rows = insert_on_driver(table, pending, connection.dialect)
+            adapter = connection.connection.dbapi_connection
+            try:
+                await_(driver_execute(adapter, connection.dialect, sql, rows))
+                pending.clear()
+                return
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # Gone: the engine's own path finds it so too (see `driver_execute`).
+        connection.execute(insert(table), pending[0] if len(pending) == 1 else pending)
         pending.clear()
 
 
