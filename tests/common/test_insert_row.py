@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from services.common.auth import Principal
 from services.common.audit import record_change
+from services.common.auth import Principal
 from services.common.constraints import violates_unique
 from services.common.db import insert_row
 from services.indicator.models import AuditLog, Department
