@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import time
 import uuid
@@ -227,7 +228,9 @@ class _Insert:
 _INSERTS: dict[tuple[Any, tuple[str, ...]], _Insert] = {}
 
 
-async def driver_execute(adapter: Any, dialect: Dialect, sql: str, rows: list[list[Any]]) -> None:
+async def driver_execute(
+    adapter: Any, dialect: Dialect, sql: str, rows: list[list[Any]], *, fetch: bool = False
+) -> Any:
     """Run one statement (once per row of arguments) on the asyncpg connection `adapter`
     (the dialect's DBAPI connection) wraps, in its transaction (begun here if nothing has
     run in it yet, as the dialect would), raising what the engine would: a `DBAPIError`
@@ -239,10 +242,13 @@ async def driver_execute(adapter: Any, dialect: Dialect, sql: str, rows: list[li
         try:
             if adapter._transaction is None:
                 await adapter._start_transaction()
+            if fetch:  # one row of arguments: the records it selects
+                return await adapter._connection.fetch(sql, *rows[0])
             if len(rows) == 1:
                 await adapter._connection.execute(sql, *rows[0])
             else:
                 await adapter._connection.executemany(sql, rows)
+            return None
         except Exception as error:
             raise _dialect_error(adapter, dialect, sql, rows, error) from error
 
@@ -302,6 +308,68 @@ async def _insert_on_driver(connection: Any, table: Any, values: dict[str, Any])
         await connection.execute(insert(table), values)
 
 
+def _result_processors(columns: Any, dialect: Dialect) -> list[tuple[int, Any]]:
+    """(position, processor) of the columns whose values the dialect processes on the way out.
+    Numbers need none: the driver hands out floats (and Decimals) itself, and the numeric
+    processors want the column's type OID, which a raw fetch does not pass."""
+    return [
+        (position, processor)
+        for position, column in enumerate(columns)
+        if not isinstance(column.type, Numeric | Float)
+        and (processor := column.type._cached_result_processor(dialect, None)) is not None
+    ]
+
+
+class DriverSelect:
+    """A SELECT kept across requests, compiled once for the asyncpg driver: a run binds only
+    its parameters (IN lists expanded as the engine would) and reads the rows, with the
+    columns' result processors, as named tuples (attributes and `_fields` like the engine's
+    rows). Used through `driver_rows`."""
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        self.compiled = statement.compile(dialect=dialect)
+        columns = list(statement.selected_columns)
+        self.row = collections.namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
+        self.processors = _result_processors(columns, dialect)
+
+    @staticmethod
+    def fits(statement: Any) -> bool:
+        keys = [column.key for column in statement.selected_columns]
+        return len(set(keys)) == len(keys) and all(
+            isinstance(k, str) and k.isidentifier() and not k.startswith("_") for k in keys
+        )
+
+    async def rows(self, connection: Any, params: dict[str, Any]) -> list[Any] | None:
+        """The rows, or None when the connection turned out to be gone (run the statement
+        the engine's way then: it replaces the pool's connections of that age)."""
+        state = self.compiled.construct_expanded_state(params)
+        binds, values = state.processors, state.parameters
+        args = [
+            binds[name](values[name]) if name in binds else values[name]
+            for name in state.positiontup or ()
+        ]
+        adapter = (await connection.get_raw_connection()).dbapi_connection
+        try:
+            records = await driver_execute(
+                adapter, connection.dialect, state.statement, [args], fetch=True
+            )
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                return None
+            raise
+        make = self.row._make
+        if not self.processors:
+            return [make(record) for record in records]
+        processors = self.processors
+        rows = []
+        for record in records:
+            values_ = list(record)
+            for position, processor in processors:
+                values_[position] = processor(values_[position])
+            rows.append(make(values_))
+        return rows
+
+
 class _RowById:
     """`SELECT <every column> FROM <table> WHERE id = :id`, compiled once per table and
     dialect, with the columns' result processors (UTC datetimes, JSON, UUIDs on SQLite)."""
@@ -311,13 +379,9 @@ class _RowById:
         compiled = self.statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.keys = [column.key for column in table.c]
-        # Numbers need none: the driver hands out floats (and Decimals) itself, and the
-        # numeric processors want the column's type OID, which a raw fetch does not pass.
         self.processors = [
-            (column.key, processor)
-            for column in table.c
-            if not isinstance(column.type, Numeric | Float)
-            and (processor := column.type._cached_result_processor(dialect, None)) is not None
+            (self.keys[position], processor)
+            for position, processor in _result_processors(table.c, dialect)
         ]
 
 

@@ -14,10 +14,11 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Response
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import Row, Select, bindparam
+from sqlalchemy import Select, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from typing_extensions import TypedDict
 
+from services.common.db import DriverSelect, on_driver
 from services.common.errors import Unprocessable
 
 T = TypeVar("T")
@@ -78,13 +79,39 @@ async def paginate(
     paged = _paged(stmt, key_column, after="page_after" in params, plain=plain)
     if plain:
         # On the connection: the session would run even a column select through the ORM.
-        rows = list((await (await session.connection()).execute(paged, params)).all())
+        connection = await session.connection()
+        driver = _on_driver(stmt, paged, connection) if stmt in _KEPT else None
+        found = None if driver is None else await driver.rows(connection, params)
+        if found is None:
+            found = (await connection.execute(paged, params)).all()
+        rows = list(found)
     else:
         rows = list((await session.scalars(paged, params)).all())
     if len(rows) > page.limit:
         rows = rows[: page.limit]
         return rows, encode_cursor(getattr(rows[-1], key_column.key))
     return rows, None
+
+
+_KEPT: weakref.WeakSet[Select[Any]] = weakref.WeakSet()
+
+
+def kept(stmt: Select[Any]) -> Select[Any]:
+    """Mark a statement the caller keeps across requests (the same filters again): on
+    PostgreSQL its pages are then compiled once and read on the driver."""
+    _KEPT.add(stmt)
+    return stmt
+
+
+def _on_driver(stmt: Select[Any], paged: Select[Any], connection: Any) -> DriverSelect | None:
+    if not on_driver(connection) or not DriverSelect.fits(paged):
+        return None
+    built = _PAGED[stmt]
+    key = ("driver", paged)
+    driver = built.get(key)
+    if driver is None:
+        driver = built[key] = DriverSelect(paged, connection.dialect)
+    return driver
 
 
 _PAGED: weakref.WeakKeyDictionary[Select[Any], dict[tuple[Any, ...], Select[Any]]] = (
@@ -117,7 +144,7 @@ def page_of(model: type[BaseModel], rows: list[Any], next_cursor: str | None) ->
     are written as JSON at once: validating what the database typed already, then
     serializing the models, cost more than the query. The answer is the same bytes."""
     flat = _flat(model)
-    if flat is not None and rows and isinstance(rows[0], Row) and _has_all(rows[0], flat[0]):
+    if flat is not None and rows and hasattr(rows[0], "_fields") and _has_all(rows[0], flat[0]):
         fields, serializer = flat
         items = [dict(zip(fields, row, strict=True)) for row in _in_order(rows, fields)]
         body = serializer.dump_json({"items": items, "next_cursor": next_cursor})
@@ -165,7 +192,7 @@ def _flat(model: type[BaseModel]) -> tuple[tuple[str, ...], TypeAdapter[Any]] | 
     return tuple(fields_schema["fields"]), TypeAdapter(page)
 
 
-def _has_all(row: Row[Any], fields: tuple[str, ...]) -> bool:
+def _has_all(row: Any, fields: tuple[str, ...]) -> bool:
     return set(fields) <= set(row._fields)
 
 

@@ -26,22 +26,17 @@ async def counts(stack: Stack) -> tuple[int, int]:
 
 
 class TestInsertRow:
-    async def test_the_row_and_its_audit_commit_together(self, stack: Stack) -> None:
+    @pytest.mark.parametrize("commit", [True, False], ids=["committed", "rolled-back"])
+    async def test_the_row_and_its_audit_are_one_transaction(
+        self, stack: Stack, commit: bool
+    ) -> None:
         db = stack.apps["indicator"].state.db
         async with db.session() as session:
             row = await insert_row(session, Department, **ROW)
             record_change(session, ADMIN, "department.created", row)
-            await session.commit()
+            await (session.commit() if commit else session.rollback())
         assert row.id is not None and row.created_at.tzinfo is not None
-        assert await counts(stack) == (1, 1)
-
-    async def test_a_rolled_back_transaction_leaves_neither(self, stack: Stack) -> None:
-        db = stack.apps["indicator"].state.db
-        async with db.session() as session:
-            row = await insert_row(session, Department, **ROW)
-            record_change(session, ADMIN, "department.created", row)
-            await session.rollback()
-        assert await counts(stack) == (0, 0)
+        assert await counts(stack) == ((1, 1) if commit else (0, 0))
 
     async def test_a_taken_code_is_the_engine_s_integrity_error(self, stack: Stack) -> None:
         db = stack.apps["indicator"].state.db

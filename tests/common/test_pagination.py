@@ -5,10 +5,10 @@ from types import SimpleNamespace
 
 from fastapi import Response
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from services.common.db import Database
-from services.common.pagination import Page, PageParams, _flat, page_of, paginate
+from services.common.pagination import Page, PageParams, _flat, kept, page_of, paginate
 from services.indicator.departments import schemas
 from services.indicator.models import Department
 from tests import factories
@@ -73,6 +73,37 @@ class TestPlainPages:
         )
         assert direct.body == validated.model_dump_json().encode()
         assert [d["code"] for d in json.loads(direct.body)["items"]] == ["P", "C1"]
+
+    async def test_a_kept_statement_pages_alike_on_the_driver(self, stack: Stack) -> None:
+        """A statement kept across requests is read on the driver (PostgreSQL): its pages,
+        filters, cursor and IN list are the engine's pages."""
+        client = stack.client("indicator")
+        for code in ("A", "B", "C", "D", "E"):
+            await factories.create_department(client, code=code, category="economic")
+        await factories.create_department(client, code="X", category="social")
+        query = select(Department).where(
+            Department.jurisdiction_code.in_(["231100", "230100"]),
+            Department.category == "economic",
+        )
+        pages: dict[str, list[bytes]] = {}
+        db = Database(stack.urls["indicator"])
+        try:
+            for name, stmt in (("engine", query), ("driver", kept(query.where(true())))):
+                cursor, pages[name] = None, []
+                while True:
+                    async with db.session(read_only=True, autocommit=True) as session:
+                        page = PageParams(limit=2, cursor=cursor)
+                        rows, cursor = await paginate(
+                            session, stmt, Department.id, page, plain=True
+                        )
+                    pages[name].append(page_of(schemas.Department, rows, cursor).body)
+                    if cursor is None:
+                        break
+        finally:
+            await db.dispose()
+        assert pages["driver"] == pages["engine"] and len(pages["engine"]) == 3
+        codes = [d["code"] for body in pages["engine"] for d in json.loads(body)["items"]]
+        assert codes == ["A", "B", "C", "D", "E"]
 
     def test_models_that_reshape_their_values_are_validated(self) -> None:
         class Scored(BaseModel):

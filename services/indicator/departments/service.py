@@ -21,7 +21,7 @@ from services.common.jurisdictions import (
     get_writable,
     in_jurisdictions,
 )
-from services.common.pagination import PageParams, paginate
+from services.common.pagination import PageParams, kept, paginate
 from services.indicator.departments import schemas
 from services.indicator.models import Department, Measurement
 
@@ -98,7 +98,7 @@ def _department_query(
                 Department.name_en.ilike(pattern),
             )
         )
-    return stmt
+    return kept(stmt)
 
 
 async def get_department(
