@@ -216,7 +216,7 @@ class _Insert:
     def __init__(self, table: Any, keys: tuple[str, ...], dialect: Dialect) -> None:
         compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
         self.sql = str(compiled)
-        self.order = [name for name in (compiled.positiontup or ())]
+        self.order = list(compiled.positiontup or ())
         types = {column.key: column.type for column in table.c}
         self.processors = {
             key: processor
