@@ -3,31 +3,27 @@ answering it (several apps share a process in the test harness)."""
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
-_request_id: ContextVar[str | None] = ContextVar("govperf_request_id", default=None)
-_component: ContextVar[str | None] = ContextVar("govperf_component", default=None)
+_request: ContextVar[tuple[str | None, str | None]] = ContextVar(
+    "govperf_request", default=(None, None)
+)
 
 
 def current_request_id() -> str | None:
-    return _request_id.get()
-
-
-def set_request_id(value: str | None) -> object:
-    return _request_id.set(value)
-
-
-def reset_request_id(token: object) -> None:
-    _request_id.reset(token)  # type: ignore[arg-type]
+    return _request.get()[0]
 
 
 def current_component() -> str | None:
-    return _component.get()
+    return _request.get()[1]
 
 
-def set_component(value: str | None) -> object:
-    return _component.set(value)
+def enter_request(
+    request_id: str | None, component: str | None
+) -> Token[tuple[str | None, str | None]]:
+    """Set both for the request; `leave_request(token)` restores what was before."""
+    return _request.set((request_id, component))
 
 
-def reset_component(token: object) -> None:
-    _component.reset(token)  # type: ignore[arg-type]
+def leave_request(token: Token[tuple[str | None, str | None]]) -> None:
+    _request.reset(token)

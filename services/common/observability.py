@@ -25,10 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.common.context import (
     current_component,
     current_request_id,
-    reset_component,
-    reset_request_id,
-    set_component,
-    set_request_id,
+    enter_request,
+    leave_request,
 )
 from services.common.errors import unexpected_error_response
 
@@ -168,8 +166,7 @@ class RequestContextMiddleware:
                 incoming = value.decode("latin-1")
                 break
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()
-        token = set_request_id(request_id)
-        component = set_component(self.metrics.component)
+        token = enter_request(request_id, self.metrics.component)
         started = time.perf_counter()
         status = 500
 
@@ -209,5 +206,4 @@ class RequestContextMiddleware:
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
-            reset_component(component)
-            reset_request_id(token)
+            leave_request(token)
