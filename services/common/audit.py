@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import uuid
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -18,7 +19,15 @@ from sqlalchemy.util import await_
 
 from services.common.auth import AdminOnly, Principal
 from services.common.context import current_request_id
-from services.common.db import driver_execute, insert_on_driver, new_id, on_driver, utcnow
+from services.common.db import (
+    driver_execute,
+    insert_on_driver,
+    insert_together,
+    new_id,
+    on_driver,
+    utcnow,
+    with_defaults,
+)
 from services.common.errors import responses
 from services.common.jurisdictions import scoped
 from services.common.pagination import Page, PageParamsDep, page_of, paginate
@@ -53,20 +62,53 @@ def record_audit(
     """Queue the audit row on the session; it is written by the commit of the change it
     describes (one Core INSERT for all of a transaction's rows) or vanishes with its rollback."""
     session.info.setdefault(_PENDING, []).append(
-        {
-            "id": new_id(),
-            "occurred_at": utcnow(),
-            "actor": principal.subject,
-            "role": principal.role,
-            "jurisdiction_code": jurisdiction_code,
-            "action": action,
-            "resource_type": resource_type,
-            "resource_id": str(resource_id),
-            "before": before,
-            "after": after,
-            "request_id": current_request_id(),
-        }
+        _audit_row(principal, action, resource_type, resource_id, jurisdiction_code, before, after)
     )
+
+
+def _audit_row(
+    principal: Principal,
+    action: str,
+    resource_type: str,
+    resource_id: Any,
+    jurisdiction_code: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "occurred_at": utcnow(),
+        "actor": principal.subject,
+        "role": principal.role,
+        "jurisdiction_code": jurisdiction_code,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": str(resource_id),
+        "before": before,
+        "after": after,
+        "request_id": current_request_id(),
+    }
+
+
+async def insert_audited(
+    session: AsyncSession, principal: Principal, action: str, model: Any, **values: Any
+) -> SimpleNamespace:
+    """`insert_row`, then `record_change` of the new row, written together: the audit row
+    goes with the INSERT (on SQLite in the same trip to the driver's thread) instead of with
+    the commit. If the INSERT is refused, neither is written."""
+    table = model.__table__
+    row = SimpleNamespace(**with_defaults(table, values))
+    audit = _audit_row(
+        principal,
+        action,
+        action.split(".", 1)[0],
+        row.id,
+        row.jurisdiction_code,
+        None,
+        snapshot(row),
+    )
+    await insert_together(session, [(table, values), (session.info[AUDIT_MODEL].__table__, audit)])
+    return row
 
 
 @event.listens_for(Session, "before_commit")

@@ -197,16 +197,59 @@ async def insert_row(session: AsyncSession, model: Any, **values: Any) -> Simple
     response models read like the ORM instance. For hot single-row creates: the ORM's unit
     of work costs more than the statement."""
     table = model.__table__
+    with_defaults(table, values)
+    await insert_together(session, [(table, values)])
+    return SimpleNamespace(**values)
+
+
+def with_defaults(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with the table's Python-side column defaults filled in where missing."""
     for column in table.columns:
         default = column.default
         if column.key not in values and default is not None and not default.is_sequence:
             values[column.key] = default.arg(None) if default.is_callable else default.arg
+    return values
+
+
+async def insert_together(session: AsyncSession, rows: list[tuple[Any, dict[str, Any]]]) -> None:
+    """INSERT each (table, values) in order, in the session's transaction: on SQLite in one
+    trip to the driver's thread (each trip waits for the event loop to take its answer,
+    while the single writer's turn is held), on asyncpg on the driver, else the engine's."""
     connection = await session.connection()
     if on_driver(connection):
-        await _insert_on_driver(connection, table, values)
+        for table, values in rows:
+            await _insert_on_driver(connection, table, values)
+    elif connection.dialect.driver == "aiosqlite" and len(rows) > 1:
+        await _insert_on_sqlite_thread(connection, rows)
     else:
-        await connection.execute(insert(table), values)
-    return SimpleNamespace(**values)
+        for table, values in rows:
+            await connection.execute(insert(table), values)
+
+
+async def _insert_on_sqlite_thread(connection: Any, rows: list[tuple[Any, dict[str, Any]]]) -> None:
+    statements = [insert_on_driver(table, [values], connection.dialect) for table, values in rows]
+    adapter = (await connection.get_raw_connection()).dbapi_connection
+    worker = adapter._connection  # aiosqlite's connection: its thread runs the calls in order
+
+    def run() -> None:
+        cursor = worker._conn.cursor()
+        try:
+            for sql, args in statements:
+                cursor.execute(sql, args[0])
+        finally:
+            cursor.close()
+
+    try:
+        await worker._execute(run)
+    except adapter.dbapi.Error as exc:
+        sql = "; ".join(sql for sql, _ in statements)
+        raise DBAPIError.instance(
+            sql,
+            [args for _, args in statements],
+            exc,
+            adapter.dbapi.Error,
+            dialect=connection.dialect,
+        ) from exc
 
 
 class _Insert:
@@ -225,7 +268,7 @@ class _Insert:
         }
 
 
-_INSERTS: dict[tuple[Any, tuple[str, ...]], _Insert] = {}
+_INSERTS: dict[tuple[Any, tuple[str, ...], str], _Insert] = {}
 
 
 async def driver_execute(
@@ -275,7 +318,7 @@ def _dialect_error(
 
 
 def on_driver(connection: Any) -> bool:
-    """Whether `connection` (sync or async) can take `insert_on_driver`."""
+    """Whether `connection` (sync or async) runs statements on the asyncpg driver."""
     return connection.dialect.driver == "asyncpg"
 
 
@@ -285,9 +328,9 @@ def insert_on_driver(
     """The INSERT of `rows` (each with the same keys) and their arguments, bound as the
     dialect binds them."""
     keys = tuple(rows[0])
-    query = _INSERTS.get((table, keys))
+    query = _INSERTS.get((table, keys, dialect.name))
     if query is None:
-        query = _INSERTS[(table, keys)] = _Insert(table, keys, dialect)
+        query = _INSERTS[(table, keys, dialect.name)] = _Insert(table, keys, dialect)
     processors = query.processors
     return query.sql, [
         [processors[key](row[key]) if key in processors else row[key] for key in query.order]

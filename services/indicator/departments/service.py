@@ -10,10 +10,9 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.audit import record_change, snapshot
+from services.common.audit import insert_audited, record_change, snapshot
 from services.common.auth import Principal
 from services.common.constraints import violates_unique
-from services.common.db import insert_row
 from services.common.errors import Conflict, Unprocessable
 from services.common.jurisdictions import (
     ensure_writable,
@@ -151,12 +150,12 @@ async def create_department(
     if data.parent_id is not None:
         await _check_parent(session, data.jurisdiction_code, data.parent_id)
     try:
-        department = await insert_row(session, Department, **data.model_dump())
+        return await insert_audited(
+            session, principal, "department.created", Department, **data.model_dump()
+        )
     except IntegrityError as exc:
         _raise_if_code_taken(exc, data.jurisdiction_code, data.code)
         raise
-    record_change(session, principal, "department.created", department)
-    return department
 
 
 async def update_department(
