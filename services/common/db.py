@@ -202,6 +202,15 @@ async def insert_row(session: AsyncSession, model: Any, **values: Any) -> Simple
     return SimpleNamespace(**values)
 
 
+async def pooled(connection: Any) -> Any:
+    """The pooled DBAPI connection under an `AsyncConnection`: read off it while it holds a
+    live one (`get_raw_connection` takes a trip through the engine's greenlet for it)."""
+    sync = connection.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection
+    return await connection.get_raw_connection()
+
+
 def with_defaults(table: Any, values: dict[str, Any]) -> dict[str, Any]:
     """`values` with the table's Python-side column defaults filled in where missing."""
     for column in table.columns:
@@ -228,7 +237,7 @@ async def insert_together(session: AsyncSession, rows: list[tuple[Any, dict[str,
 
 async def _insert_on_sqlite_thread(connection: Any, rows: list[tuple[Any, dict[str, Any]]]) -> None:
     statements = [insert_on_driver(table, [values], connection.dialect) for table, values in rows]
-    adapter = (await connection.get_raw_connection()).dbapi_connection
+    adapter = (await pooled(connection)).dbapi_connection
     worker = adapter._connection  # aiosqlite's connection: its thread runs the calls in order
 
     def run() -> None:
@@ -340,7 +349,7 @@ def insert_on_driver(
 
 async def _insert_on_driver(connection: Any, table: Any, values: dict[str, Any]) -> None:
     sql, rows = insert_on_driver(table, [values], connection.dialect)
-    adapter = (await connection.get_raw_connection()).dbapi_connection
+    adapter = (await pooled(connection)).dbapi_connection
     try:
         await driver_execute(adapter, connection.dialect, sql, rows)
     except DBAPIError as exc:
@@ -391,7 +400,7 @@ class DriverSelect:
             binds[name](values[name]) if name in binds else values[name]
             for name in state.positiontup or ()
         ]
-        adapter = (await connection.get_raw_connection()).dbapi_connection
+        adapter = (await pooled(connection)).dbapi_connection
         try:
             records = await driver_execute(
                 adapter, connection.dialect, state.statement, [args], fetch=True
@@ -443,7 +452,7 @@ async def read_row(session: AsyncSession, model: Any, row_id: Any) -> SimpleName
     if query is None:
         query = _ROWS_BY_ID[(table, dialect.name)] = _RowById(table, dialect)
     if dialect.name == "postgresql":
-        raw = await connection.get_raw_connection()
+        raw = await pooled(connection)
         record = await raw.driver_connection.fetchrow(query.sql, row_id)  # type: ignore[union-attr]
         if record is None:
             return None

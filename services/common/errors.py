@@ -196,10 +196,11 @@ def _common_problems(route: Any) -> list[int]:
         d.path_params or d.query_params or d.header_params or d.cookie_params for d in dependants
     ):
         statuses.append(422)  # a body that is not JSON is one of these too
-    if auth.resolve_principal in calls:
+    needs = {getattr(call, auth.AUTH, None) for call in calls}
+    if needs & {"optional", "required"}:
         # A token that does not verify is refused even where one is optional.
         statuses.append(401)
-    if auth._authenticated in calls:
+    if "required" in needs:
         statuses.append(403)
     return statuses
 

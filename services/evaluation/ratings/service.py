@@ -35,7 +35,7 @@ from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
-from services.common.db import Database, upsert_insert, utcnow
+from services.common.db import Database, pooled, upsert_insert, utcnow
 from services.common.privacy import scrub
 from services.common.ratelimit import RateLimiter
 from services.evaluation.models import (
@@ -714,7 +714,7 @@ def _columns(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...]) -
 
 
 async def _insert_ratings_unnest(conn: Any, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    driver = (await conn.get_raw_connection()).driver_connection
+    driver = (await pooled(conn)).driver_connection
     arrays = _columns(rows, _RATING_COLUMNS)
     answers = [name for name, _ in _RATING_COLUMNS].index("answers")
     arrays[answers] = [json.dumps(a, separators=(",", ":")) for a in arrays[answers]]
@@ -722,7 +722,7 @@ async def _insert_ratings_unnest(conn: Any, rows: list[dict[str, Any]]) -> set[u
 
 
 async def _insert_scores_unnest(conn: Any, rows: list[dict[str, Any]]) -> None:
-    driver = (await conn.get_raw_connection()).driver_connection
+    driver = (await pooled(conn)).driver_connection
     await driver.execute(_INSERT_SCORES_SQL, *_columns(rows, _SCORE_COLUMNS))
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.common.auth import DEPARTMENT_BOUND, Principal
-from services.common.db import UTCDateTime, utcnow
+from services.common.db import UTCDateTime, pooled, utcnow
 from services.common.errors import Forbidden
 from services.indicator.measurements import formats
 
@@ -141,7 +141,7 @@ async def _stage(connection: AsyncConnection, rows: list[formats.Row], postgres:
     if not rows:
         return
     if postgres:
-        raw = await connection.get_raw_connection()
+        raw = await pooled(connection)
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
             "import_stage", records=rows, columns=STAGE_COLUMNS
         )
