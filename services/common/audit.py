@@ -98,15 +98,7 @@ async def insert_audited(
     the commit. If the INSERT is refused, neither is written."""
     table = model.__table__
     row = SimpleNamespace(**with_defaults(table, values))
-    audit = _audit_row(
-        principal,
-        action,
-        action.split(".", 1)[0],
-        row.id,
-        row.jurisdiction_code,
-        None,
-        snapshot(row),
-    )
+    audit = _change_row(principal, action, row, None, snapshot(row))
     await insert_together(session, [(table, values), (session.info[AUDIT_MODEL].__table__, audit)])
     return row
 
@@ -153,15 +145,20 @@ def record_change(
 ) -> None:
     """Audit a change to a jurisdiction's row. Actions are `<resource type>.<verb>`, so the
     resource type, id and jurisdiction all come from the action and the row."""
-    record_audit(
-        session,
-        principal,
-        action=action,
-        resource_type=action.split(".", 1)[0],
-        resource_id=row.id,
-        jurisdiction_code=row.jurisdiction_code,
-        before=before,
-        after=snapshot(row) if after == "snapshot" else after,
+    session.info.setdefault(_PENDING, []).append(
+        _change_row(principal, action, row, before, snapshot(row) if after == "snapshot" else after)
+    )
+
+
+def _change_row(
+    principal: Principal,
+    action: str,
+    row: Any,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return _audit_row(
+        principal, action, action.split(".", 1)[0], row.id, row.jurisdiction_code, before, after
     )
 
 

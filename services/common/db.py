@@ -376,7 +376,7 @@ class DriverSelect:
     """A SELECT kept across requests, compiled once for the asyncpg driver: a run binds only
     its parameters (IN lists expanded as the engine would) and reads the rows, with the
     columns' result processors, as named tuples (attributes and `_fields` like the engine's
-    rows). Used through `driver_rows`."""
+    rows). `paginate` reads the pages of `kept` statements with it."""
 
     def __init__(self, statement: Any, dialect: Dialect) -> None:
         self.compiled = statement.compile(dialect=dialect)

@@ -121,9 +121,9 @@ _PAGED: weakref.WeakKeyDictionary[Select[Any], dict[tuple[Any, ...], Select[Any]
 
 def _paged(stmt: Select[Any], key_column: Any, *, after: bool, plain: bool) -> Select[Any]:
     """`stmt` in key order, after `:page_after` (if `after`), `:page_limit` rows; built once
-    for each statement object. A statement a service keeps (the same filters again) is then
-    neither rebuilt nor re-keyed for SQLAlchemy's compiled cache on each request."""
-    built = _PAGED.setdefault(stmt, {})
+    for a `kept` statement, which is then neither rebuilt nor re-keyed for SQLAlchemy's
+    compiled cache on each request."""
+    built = _PAGED.setdefault(stmt, {}) if stmt in _KEPT else {}
     key = (key_column, after, plain)
     paged = built.get(key)
     if paged is None:
