@@ -314,7 +314,7 @@ async def _check_department(request: Request, jurisdiction: str, department_id: 
     settings = request.app.state.settings
     try:
         department = await get_json(
-            request.app.state.http,
+            request.app.state.transport,
             settings.service_urls()["indicator"],
             "indicator",
             f"/v1/departments/{department_id}",

@@ -7,11 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import httpx
+import orjson
 import structlog
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIWebSocketRoute
+from httpx_aiohttp import AiohttpTransport as HttpxOverAiohttp
 from httpx_aiohttp import HttpxAiohttpClient
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
@@ -22,7 +25,7 @@ from gateway.api_clients import router as api_clients_router
 from gateway.ratelimits import GatewayRateLimits, RateLimitHeaders, admitted
 from gateway.schema import ComponentHealth, build_schema
 from gateway.settings import Settings
-from gateway.upstream import forwarded_headers
+from gateway.upstream import AiohttpTransport, HttpxTransport, forwarded_headers
 from services.common.app import add_health_routes, install_common, readiness
 from services.common.auth import TokenVerifier
 from services.common.db import Database
@@ -106,6 +109,10 @@ class BadGateway(AppError):
 
 
 class GatewayGraphQLRouter(GraphQLRouter):
+    def encode_json(self, data: object) -> bytes:
+        # A tree of a few hundred fields: orjson writes it in a tenth of json.dumps's time.
+        return orjson.dumps(data)
+
     def decode_json(self, data: str | bytes) -> object:
         try:
             return json.loads(data)
@@ -128,17 +135,30 @@ def create_app(
         if settings.migrate_on_start:
             await upgrade_async("gateway", settings.database_url)
         app.state.db = Database(settings.database_url)
-        owns_client = http_client is None
-        app.state.http = http_client or HttpxAiohttpClient(
-            timeout=settings.upstream_timeout_seconds,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        )
+        session = None
+        if http_client is None:
+            # One pool for both: GraphQL's calls on the session itself, the passthrough's
+            # streams through httpx over it. Idle connections are let go before the services'
+            # servers close them (uvicorn keeps one 5 s), so none is reused as it closes.
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=4),
+                timeout=aiohttp.ClientTimeout(total=settings.upstream_timeout_seconds),
+            )
+            app.state.http = HttpxAiohttpClient(
+                timeout=settings.upstream_timeout_seconds,
+                transport=HttpxOverAiohttp(client=session),
+            )
+            app.state.transport = AiohttpTransport(session)
+        else:
+            app.state.http = http_client
+            app.state.transport = HttpxTransport(http_client)
         log.info("started", service="gateway", upstreams=settings.service_urls())
         try:
             yield
         finally:
-            if owns_client:
+            if session is not None:
                 await app.state.http.aclose()
+                await session.close()
             await app.state.db.dispose()
             log.info("stopped", service="gateway")
 
@@ -171,6 +191,7 @@ def create_app(
             "request": request,
             "settings": settings,
             "http": request.app.state.http,
+            "transport": request.app.state.transport,
             "authorization": await request.app.state.rate_limits.admit(request),
             "gateway_health": gateway_health,
         }

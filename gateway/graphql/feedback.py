@@ -531,7 +531,7 @@ class FeedbackMutation:
         # The token travels only to the service, as the REST route expects it.
         headers[FEEDBACK_TOKEN_HEADER] = token
         record = await request_json(
-            caller.http,
+            caller.transport,
             caller.urls["feedback"],
             "feedback",
             "POST",

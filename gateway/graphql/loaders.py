@@ -189,7 +189,7 @@ def upstream(info: Info) -> Upstream:
         request = context.get("request")
         client = getattr(request, "client", None)
         made = Upstream(
-            http=context["http"],
+            transport=context["transport"],
             urls=settings.service_urls(),
             authorization=context["authorization"],
             client_address=client.host if client else None,
