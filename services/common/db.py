@@ -6,6 +6,8 @@ import collections
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import greenlet_spawn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -211,6 +214,33 @@ async def pooled(connection: Any) -> Any:
     return await connection.get_raw_connection()
 
 
+class ReadSession(AsyncSession):
+    """The session of a read route: every statement runs on its own (autocommit, on a
+    read-only connection), so one that has not yet begun may run a statement on any pooled
+    connection (`driver_adapter`)."""
+
+
+@asynccontextmanager
+async def driver_adapter(session: AsyncSession) -> AsyncIterator[Any]:
+    """The asyncpg adapter (the dialect's DBAPI connection) to run one statement on.
+
+    A session that holds a connection lends its own (its transaction). A `ReadSession` that
+    has not begun takes one from the pool for the statement alone and gives it back after:
+    beginning the session (its transaction object, its Connection) and closing it again
+    cost more CPU than a read by id itself. A connection found closed afterwards (the server
+    went away) is invalidated rather than given back."""
+    if isinstance(session, ReadSession) and not session.in_transaction():
+        assert isinstance(session.bind, AsyncEngine)
+        lent = await session.bind.raw_connection()
+        try:
+            yield lent.dbapi_connection
+        finally:
+            closed = lent.dbapi_connection._connection.is_closed()  # type: ignore[union-attr]
+            await greenlet_spawn(lent.invalidate if closed else lent.close)
+        return
+    yield (await pooled(await session.connection())).dbapi_connection
+
+
 def with_defaults(table: Any, values: dict[str, Any]) -> dict[str, Any]:
     """`values` with the table's Python-side column defaults filled in where missing."""
     for column in table.columns:
@@ -391,7 +421,7 @@ class DriverSelect:
             isinstance(k, str) and k.isidentifier() and not k.startswith("_") for k in keys
         )
 
-    async def rows(self, connection: Any, params: dict[str, Any]) -> list[Any] | None:
+    async def rows(self, session: AsyncSession, params: dict[str, Any]) -> list[Any] | None:
         """The rows, or None when the connection turned out to be gone (run the statement
         the engine's way then: it replaces the pool's connections of that age)."""
         state = self.compiled.construct_expanded_state(params)
@@ -400,15 +430,15 @@ class DriverSelect:
             binds[name](values[name]) if name in binds else values[name]
             for name in state.positiontup or ()
         ]
-        adapter = (await pooled(connection)).dbapi_connection
-        try:
-            records = await driver_execute(
-                adapter, connection.dialect, state.statement, [args], fetch=True
-            )
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                return None
-            raise
+        async with driver_adapter(session) as adapter:
+            try:
+                records = await driver_execute(
+                    adapter, self.compiled.dialect, state.statement, [args], fetch=True
+                )
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    return None
+                raise
         make = self.row._make
         if not self.processors:
             return [make(record) for record in records]
@@ -443,20 +473,34 @@ _ROWS_BY_ID: dict[tuple[Any, str], _RowById] = {}
 async def read_row(session: AsyncSession, model: Any, row_id: Any) -> SimpleNamespace | None:
     """One row by primary key as a plain object (attributes like the ORM instance's), for
     reads that only answer it. On PostgreSQL it runs as one prepared statement on the driver
-    connection under the session: the ORM's and the engine's per-statement work cost several
-    times the query itself on this hot path."""
-    connection = await session.connection()
-    dialect = connection.dialect
+    (`driver_adapter`: in the session's transaction, or on a connection of its own in a read
+    route): the ORM's and the engine's per-statement work cost several times the query
+    itself on this hot path."""
+    dialect = session.bind.dialect if session.bind is not None else None
+    if dialect is None or dialect.driver != "asyncpg":
+        connection = await session.connection()
+        dialect = connection.dialect
     table = model.__table__
     query = _ROWS_BY_ID.get((table, dialect.name))
     if query is None:
         query = _ROWS_BY_ID[(table, dialect.name)] = _RowById(table, dialect)
-    if dialect.name == "postgresql":
-        raw = await pooled(connection)
-        record = await raw.driver_connection.fetchrow(query.sql, row_id)  # type: ignore[union-attr]
-        if record is None:
+    if dialect.driver == "asyncpg":
+        async with driver_adapter(session) as adapter:
+            try:
+                records = await driver_execute(adapter, dialect, query.sql, [[row_id]], fetch=True)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                records = None
+        if records is None:
+            # The connection was gone: the engine's way replaces the pool's of that age (and
+            # raises for the read route to run once more).
+            connection = await session.connection()
+            result = (await connection.execute(query.statement, {"row_id": row_id})).first()
+            return None if result is None else SimpleNamespace(**result._asdict())
+        if not records:
             return None
-        values = dict(zip(query.keys, record, strict=True))
+        values = dict(zip(query.keys, records[0], strict=True))
     else:
         result = (await connection.execute(query.statement, {"row_id": row_id})).first()
         if result is None:
@@ -484,7 +528,9 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         self.read_engine = make_engine(url, read_only=True, **engine_kwargs)
         self.write_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.autocommit_read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.autocommit_read_sessions = async_sessionmaker(
+            self.read_engine, class_=ReadSession, expire_on_commit=False
+        )
         transactional = (
             self.read_engine
             if is_sqlite(url)

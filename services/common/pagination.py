@@ -79,10 +79,10 @@ async def paginate(
     paged = _paged(stmt, key_column, after="page_after" in params, plain=plain)
     if plain:
         # On the connection: the session would run even a column select through the ORM.
-        connection = await session.connection()
-        driver = _on_driver(stmt, paged, connection) if stmt in _KEPT else None
-        found = None if driver is None else await driver.rows(connection, params)
+        driver = _on_driver(stmt, paged, session) if stmt in _KEPT else None
+        found = None if driver is None else await driver.rows(session, params)
         if found is None:
+            connection = await session.connection()
             found = (await connection.execute(paged, params)).all()
         rows = list(found)
     else:
@@ -103,14 +103,15 @@ def kept(stmt: Select[Any]) -> Select[Any]:
     return stmt
 
 
-def _on_driver(stmt: Select[Any], paged: Select[Any], connection: Any) -> DriverSelect | None:
-    if not on_driver(connection) or not DriverSelect.fits(paged):
+def _on_driver(stmt: Select[Any], paged: Select[Any], session: AsyncSession) -> DriverSelect | None:
+    engine = session.bind
+    if engine is None or not on_driver(engine) or not DriverSelect.fits(paged):
         return None
     built = _PAGED[stmt]
     key = ("driver", paged)
     driver = built.get(key)
     if driver is None:
-        driver = built[key] = DriverSelect(paged, connection.dialect)
+        driver = built[key] = DriverSelect(paged, engine.dialect)
     return driver
 
 

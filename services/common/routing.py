@@ -83,16 +83,21 @@ def lost_connection(exc: BaseException) -> bool:
 
 async def _read(db: Database, endpoint: Endpoint, request: Request) -> Response:
     for attempt in (1, 2):
-        async with db.session(read_only=True, autocommit=True) as session:
-            request.state.session = session
-            try:
-                return await endpoint(request)
-            except DBAPIError as exc:
-                # A read changes nothing, so it is safe to run once more on a new connection
-                # (pooled connections are not pinged before use: this is where a dropped one
-                # is found).
-                if attempt == 2 or not lost_connection(exc):
-                    raise
+        session = db.session(read_only=True, autocommit=True)
+        request.state.session = session
+        try:
+            return await endpoint(request)
+        except DBAPIError as exc:
+            # A read changes nothing, so it is safe to run once more on a new connection
+            # (pooled connections are not pinged before use: this is where a dropped one
+            # is found).
+            if attempt == 2 or not lost_connection(exc):
+                raise
+        finally:
+            # A session that never began holds no connection and no objects (its reads went
+            # to the driver on connections of their own): nothing to close.
+            if session.in_transaction():
+                await session.close()
     raise AssertionError("unreachable")
 
 

@@ -3,6 +3,7 @@ help, a read that survives a dropped connection, read-only sessions that refuse 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -127,13 +128,23 @@ class TestTransientFailures:
                 transport=httpx.ASGITransport(app=app), base_url="http://indicator.test"
             ) as client,
         ):
-            await factories.create_department(client, code="EDU")
+            department = await factories.create_department(client, code="EDU")
             assert (await client.get("/v1/departments", headers=auth())).status_code == 200
 
             await drop_connections()
             read = await client.get("/v1/departments", headers=auth())
             assert read.status_code == 200  # run again on a new connection, unseen
             assert [d["code"] for d in read.json()["items"]] == ["EDU"]
+
+            # A read by id runs on a connection lent for it alone: dropped, the same, also
+            # with several dead connections in the pool (concurrent reads left them there).
+            path = f"/v1/departments/{department['id']}"
+            for _ in range(2):
+                await asyncio.gather(*(client.get(path, headers=auth()) for _ in range(6)))
+                await drop_connections()
+                one = await client.get(path, headers=auth())
+                assert one.status_code == 200
+                assert one.json()["code"] == "EDU"
 
             await drop_connections()
             body = {"jurisdiction_code": "231100", "code": "TOUR", "name_zh": "旅游局"}
