@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -61,6 +63,25 @@ class Stack:
     @property
     def gateway(self) -> httpx.AsyncClient:
         return self.clients["gateway"]
+
+
+async def delivered(stack: Stack, component: str, *, timeout_seconds: float = 10.0) -> None:
+    """Wait until `component` has sent every event it has announced so far (no delivery
+    pending or in flight): what a sibling does with them has happened."""
+    client = stack.client(component)
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        waiting = 0
+        for status in ("pending", "delivering"):
+            listed = await client.get(
+                "/v1/webhooks/deliveries", params={"status": status}, headers=auth()
+            )
+            assert listed.status_code == 200, listed.text
+            waiting += len(listed.json()["items"])
+        if not waiting:
+            return
+        assert time.monotonic() < deadline, f"{component}: {waiting} deliveries still waiting"
+        await asyncio.sleep(0.02)
 
 
 class AppRouter(httpx.AsyncBaseTransport):

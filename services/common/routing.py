@@ -102,27 +102,36 @@ async def _read(db: Database, endpoint: Endpoint, request: Request) -> Response:
 
 
 async def _write(db: Database, endpoint: Endpoint, request: Request, key: str | None) -> Response:
-    async with db.session() as session:
-        request.state.session = session
-        try:
-            claim: _Claim | None = None
-            if key:
-                outcome = await _claim(session, request, key)
-                if isinstance(outcome, Response):
-                    await session.rollback()
-                    return outcome
-                claim = outcome
-                request = claim.request
-            response = await endpoint(request)
-            if response.status_code >= 400:
+    session = db.session()
+    request.state.session = session
+    began = False
+    try:
+        claim: _Claim | None = None
+        if key:
+            began = True
+            outcome = await _claim(session, request, key)
+            if isinstance(outcome, Response):
                 await session.rollback()
-            else:
-                if claim is not None:
-                    await claim.complete(session, response)
-                await session.commit()
-        except BaseException:
+                return outcome
+            claim = outcome
+            request = claim.request
+        response = await endpoint(request)
+        # An endpoint whose work went elsewhere (the rating intake's group commit) never
+        # began its session (adding an object begins it): nothing to commit or close.
+        began = began or session.in_transaction()
+        if response.status_code >= 400:
             await session.rollback()
-            raise
+        elif began:
+            if claim is not None:
+                await claim.complete(session, response)
+            await session.commit()
+    except BaseException:
+        began = True
+        await session.rollback()
+        raise
+    finally:
+        if began:
+            await session.close()
     return response
 
 

@@ -113,10 +113,12 @@ async def submit_rating(
     [result] = await rating_service.submit(
         session, intake_context(request), principal, [body], client_address=_client_address(request)
     )
-    if result.status == "accepted":
-        return JSONResponse(result.model_dump(mode="json"), status_code=201)
-    if result.status == "duplicate":
-        return JSONResponse(result.model_dump(mode="json"), status_code=200)
+    if result.status in ("accepted", "duplicate"):
+        return Response(
+            result.model_dump_json(),
+            status_code=201 if result.status == "accepted" else 200,
+            media_type="application/json",
+        )
     if result.status == "conflict":
         raise RatingConflict(result.reason, response_id=result.response_id)
     if result.code == "rate-limited":

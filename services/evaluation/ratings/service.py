@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -35,7 +36,7 @@ from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
-from services.common.db import Database, pooled, upsert_insert, utcnow
+from services.common.db import Database, DriverSelect, on_driver, pooled, upsert_insert, utcnow
 from services.common.privacy import scrub
 from services.common.ratelimit import RateLimiter
 from services.evaluation.models import (
@@ -51,6 +52,8 @@ from services.evaluation.ratings.schemas import RatingIn, RatingResult
 META_TTL_SECONDS = 30.0
 META_MAX_ENTRIES = 1000
 STRAIGHT_LINE_MIN_ITEMS = 5
+NETWORKS_REMEMBERED = 10_000
+_UNKNOWN = object()
 
 # Why an item was rejected → the HTTP status a single response answers with.
 REJECTION_STATUS = {
@@ -122,6 +125,8 @@ class IntakeContext:
     cycles: _Expiring = field(default_factory=_Expiring)
     questionnaires: _Expiring = field(default_factory=_Expiring)
     group: GroupCommit | None = None
+    # Caller address → its network's keyed hash (`_network_hash`).
+    networks: dict[str, str | None] = field(default_factory=dict)
 
     def keyed_hash(self, purpose: str, value: str) -> str:
         return hmac.digest(self.key, f"{purpose}:{value}".encode(), "sha256").hex()
@@ -285,16 +290,25 @@ def _dimension_sums(
 
 def _network_hash(ctx: IntakeContext, address: str | None) -> str | None:
     """The caller's network (/24 of IPv4, /48 of IPv6), keyed-hashed: bursts from one
-    network are visible without storing anyone's address."""
+    network are visible without storing anyone's address. Remembered per address for a
+    while (an app's requests come from a few gateways and carriers' networks)."""
     if not address:
         return None
+    known = ctx.networks.get(address, _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return None
-    prefix = 24 if ip.version == 4 else 48
-    network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
-    return ctx.keyed_hash("network", str(network))
+        hashed = None
+    else:
+        prefix = 24 if ip.version == 4 else 48
+        network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
+        hashed = ctx.keyed_hash("network", str(network))
+    if len(ctx.networks) >= NETWORKS_REMEMBERED:
+        ctx.networks.clear()
+    ctx.networks[address] = hashed
+    return hashed
 
 
 def _content_hash(rating: RatingIn, respondent_hash: str) -> str:
@@ -395,6 +409,13 @@ _STATUSES = union_all(
 )
 
 
+@functools.cache
+def _statuses_on_driver(dialect: Any) -> DriverSelect:
+    """`_STATUSES` on the asyncpg driver, compiled once: the engine's work per statement
+    costs more than this lookup of a few primary keys."""
+    return DriverSelect(_STATUSES, dialect)
+
+
 async def submit(
     session: AsyncSession,
     ctx: IntakeContext,
@@ -459,16 +480,16 @@ async def _write(
     session: AsyncSession, ctx: IntakeContext, items: list[_Item], results: dict[int, RatingResult]
 ) -> None:
     conn = await session.connection()
-    statuses = {
-        (kind, row_id): status
-        for kind, row_id, status in await conn.execute(
-            _STATUSES,
-            {
-                "cycles": sorted({i.cycle.id for i in items}),
-                "questionnaires": sorted({i.questionnaire.id for i in items}),
-            },
-        )
+    names = {
+        "cycles": sorted({i.cycle.id for i in items}),
+        "questionnaires": sorted({i.questionnaire.id for i in items}),
     }
+    found = None
+    if on_driver(conn):
+        found = await _statuses_on_driver(conn.dialect).rows(session, names)
+    if found is None:
+        found = list(await conn.execute(_STATUSES, names))
+    statuses = {(kind, row_id): status for kind, row_id, status in found}
     insertable: list[_Item] = []
     closed: list[tuple[_Item, str, str]] = []
     for item in items:

@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 from services.common.events.subscriptions import inbox_secret
 from tests import factories
 from tests.evaluation.ratings.conftest import app_headers, publish_questionnaire
-from tests.harness import HEIHE, Stack, auth
+from tests.harness import HEIHE, Stack, auth, delivered
 
 CATEGORY = "social_services"
 
@@ -67,6 +67,9 @@ async def scored_cycle(
         await _ok(
             await indicator.post(f"/v1/measurements/{measurement['id']}/verify", headers=auth())
         )
+    # The values' events reach the evaluation service before the cycle exists, as the tests
+    # of staleness below assume.
+    await delivered(stack, "indicator")
     questionnaire = await publish_questionnaire(evaluation)
     cycle = await _ok(
         await evaluation.post(
