@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import time
 import uuid
@@ -452,63 +453,44 @@ class DriverSelect:
         return rows
 
 
-class _RowById:
-    """`SELECT <every column> FROM <table> WHERE id = :id`, compiled once per table and
-    dialect, with the columns' result processors (UTC datetimes, JSON, UUIDs on SQLite)."""
-
-    def __init__(self, table: Any, dialect: Dialect) -> None:
-        self.statement = select(*table.c).where(table.c.id == bindparam("row_id"))
-        compiled = self.statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.keys = [column.key for column in table.c]
-        self.processors = [
-            (self.keys[position], processor)
-            for position, processor in _result_processors(table.c, dialect)
-        ]
+@functools.cache
+def _row_by_id(table: Any) -> Any:
+    """`SELECT <every column> FROM <table> WHERE id = :row_id`, built once per table."""
+    return select(*table.c).where(table.c.id == bindparam("row_id"))
 
 
-_ROWS_BY_ID: dict[tuple[Any, str], _RowById] = {}
+_ROWS_BY_ID: dict[Any, DriverSelect | None] = {}
+
+
+def _row_by_id_on_driver(table: Any, dialect: Dialect) -> DriverSelect | None:
+    """`_row_by_id` compiled for the asyncpg driver, once per table (every asyncpg dialect
+    compiles it alike); None for a table whose column names cannot be row attributes."""
+    if table not in _ROWS_BY_ID:
+        statement = _row_by_id(table)
+        fits = DriverSelect.fits(statement)
+        _ROWS_BY_ID[table] = DriverSelect(statement, dialect) if fits else None
+    return _ROWS_BY_ID[table]
 
 
 async def read_row(session: AsyncSession, model: Any, row_id: Any) -> SimpleNamespace | None:
-    """One row by primary key as a plain object (attributes like the ORM instance's), for
-    reads that only answer it. On PostgreSQL it runs as one prepared statement on the driver
-    (`driver_adapter`: in the session's transaction, or on a connection of its own in a read
-    route): the ORM's and the engine's per-statement work cost several times the query
-    itself on this hot path."""
-    dialect = session.bind.dialect if session.bind is not None else None
-    if dialect is None or dialect.driver != "asyncpg":
-        connection = await session.connection()
-        dialect = connection.dialect
+    """One row by primary key as a plain object (attributes like the ORM instance's, values
+    converted alike: UTC datetimes, JSON, UUIDs), for reads that only answer it. On the
+    asyncpg driver it is a `DriverSelect` (in the session's transaction, or on a connection
+    of its own in a read route): the ORM's and the engine's per-statement work cost several
+    times the query itself on this hot path."""
     table = model.__table__
-    query = _ROWS_BY_ID.get((table, dialect.name))
-    if query is None:
-        query = _ROWS_BY_ID[(table, dialect.name)] = _RowById(table, dialect)
-    if dialect.driver == "asyncpg":
-        async with driver_adapter(session) as adapter:
-            try:
-                records = await driver_execute(adapter, dialect, query.sql, [[row_id]], fetch=True)
-            except DBAPIError as exc:
-                if not exc.connection_invalidated:
-                    raise
-                records = None
-        if records is None:
-            # The connection was gone: the engine's way replaces the pool's of that age (and
-            # raises for the read route to run once more).
-            connection = await session.connection()
-            result = (await connection.execute(query.statement, {"row_id": row_id})).first()
-            return None if result is None else SimpleNamespace(**result._asdict())
-        if not records:
-            return None
-        values = dict(zip(query.keys, records[0], strict=True))
-    else:
-        result = (await connection.execute(query.statement, {"row_id": row_id})).first()
-        if result is None:
-            return None
-        return SimpleNamespace(**result._asdict())
-    for key, processor in query.processors:
-        values[key] = processor(values[key])
-    return SimpleNamespace(**values)
+    engine = session.bind
+    on_asyncpg = engine is not None and on_driver(engine)
+    driver = _row_by_id_on_driver(table, engine.dialect) if on_asyncpg else None
+    if driver is not None:
+        rows = await driver.rows(session, {"row_id": row_id})
+        if rows is not None:
+            return SimpleNamespace(**rows[0]._asdict()) if rows else None
+        # The connection was gone: the engine's way replaces the pool's of that age (and
+        # raises for a read route to run once more).
+    connection = await session.connection()
+    result = (await connection.execute(_row_by_id(table), {"row_id": row_id})).first()
+    return None if result is None else SimpleNamespace(**result._asdict())
 
 
 class Database:

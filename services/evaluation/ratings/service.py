@@ -290,8 +290,8 @@ def _dimension_sums(
 
 def _network_hash(ctx: IntakeContext, address: str | None) -> str | None:
     """The caller's network (/24 of IPv4, /48 of IPv6), keyed-hashed: bursts from one
-    network are visible without storing anyone's address. Remembered per address for a
-    while (an app's requests come from a few gateways and carriers' networks)."""
+    network are visible without storing anyone's address. The hash is remembered in memory
+    per address (an app's requests come through a few gateways and carriers' networks)."""
     if not address:
         return None
     known = ctx.networks.get(address, _UNKNOWN)
