@@ -49,6 +49,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+GC_YOUNG_THRESHOLD = 10_000
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -60,6 +63,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Everything imported and built so far lives as long as the process: keep it out of the
     # garbage collector's generations, so its passes over a request's garbage stay short.
     gc.freeze()
+    # And pass less often. At the default 700 the objects of 32 requests in flight (each
+    # builds hundreds: models, statements, the response) set off a young collection every
+    # few requests, which promotes what is still in flight and drags the older generations
+    # along: 80-98 µs of collecting per rating intake request, about a tenth of its CPU.
+    # At 10,000 it is 2-5 µs; what lives in cycles (little: most is freed by reference
+    # counts) waits a little longer.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
     uvicorn.run(
         app,
         host=settings.host,

@@ -100,3 +100,26 @@ class TestIdempotencyKey:
         await client.post("/v1/citizen-feedback", json=BODY)
         await client.post("/v1/citizen-feedback", json=BODY)
         assert await count_feedback(stack) == 2
+
+    async def test_a_key_out_of_bounds_is_a_422_naming_the_header_and_files_nothing(
+        self, stack: Stack
+    ) -> None:
+        client = stack.client("feedback")
+        for key, error in (("k" * 201, "string_too_long"), ("", "string_too_short")):
+            answer = await client.post(
+                "/v1/citizen-feedback", json=BODY, headers={"idempotency-key": key}
+            )
+            assert answer.status_code == 422
+            assert answer.headers["content-type"] == "application/problem+json"
+            [problem] = answer.json()["errors"]
+            assert problem["type"] == error
+            assert problem["location"] == ["header", "idempotency-key"]
+        assert await count_feedback(stack) == 0
+
+    async def test_the_openapi_shows_the_header_once(self, stack: Stack) -> None:
+        operation = (await stack.client("feedback").get("/openapi.json")).json()["paths"][
+            "/v1/citizen-feedback"
+        ]["post"]
+        headers = [p for p in operation["parameters"] if p["in"] == "header"]
+        assert [h["name"] for h in headers] == ["idempotency-key"]
+        assert headers[0]["schema"]["anyOf"][0]["maxLength"] == 200
