@@ -24,13 +24,13 @@ import functools
 import hashlib
 import hmac
 import ipaddress
-import json
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -546,7 +546,8 @@ async def _write(
     elif scores:
         await conn.execute(_insert_scores(session), scores)
     for item in accepted:
-        results[item.index] = RatingResult(
+        # Built from values this function made, not from input: nothing to validate.
+        results[item.index] = RatingResult.model_construct(
             index=item.index,
             response_id=str(item.rating.response_id),
             status="accepted",
@@ -738,7 +739,7 @@ async def _insert_ratings_unnest(conn: Any, rows: list[dict[str, Any]]) -> set[u
     driver = (await pooled(conn)).driver_connection
     arrays = _columns(rows, _RATING_COLUMNS)
     answers = [name for name, _ in _RATING_COLUMNS].index("answers")
-    arrays[answers] = [json.dumps(a, separators=(",", ":")) for a in arrays[answers]]
+    arrays[answers] = [orjson.dumps(a).decode() for a in arrays[answers]]
     return {record[0] for record in await driver.fetch(_INSERT_RATINGS_SQL, *arrays)}
 
 
