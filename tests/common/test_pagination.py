@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import collections
 import json
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 from fastapi import Response
@@ -104,6 +107,56 @@ class TestPlainPages:
         assert pages["driver"] == pages["engine"] and len(pages["engine"]) == 3
         codes = [d["code"] for body in pages["engine"] for d in json.loads(body)["items"]]
         assert codes == ["A", "B", "C", "D", "E"]
+
+    def test_the_direct_page_writes_awkward_values_as_validation_would(self) -> None:
+        """Quotes, control characters, line separators, emoji, UUIDs of a subclass (the
+        driver's), UTC and offset and naive datetimes with and without microseconds, and an
+        integer beyond 64 bits: the direct page's bytes are the validated page's."""
+
+        class DriverUUID(uuid.UUID):
+            pass
+
+        class Counted(BaseModel):
+            id: uuid.UUID
+            total: int
+            at: datetime
+
+        fields = list(schemas.Department.model_fields)
+        Row = collections.namedtuple("Row", fields)  # type: ignore[misc]
+        texts = ['a"b\\c\n\t\x00\x1f\x7f', "黑河 \u2028 \u2029 😀 </script>", ""]
+        moments = [
+            datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC),
+            datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=timezone(timedelta(hours=8))),
+            datetime(2026, 1, 2, 3, 4, 5),
+        ]
+        rows = [
+            Row(
+                id=DriverUUID(int=n + 1),
+                jurisdiction_code="231100",
+                code=text or "X",
+                name_zh=text,
+                name_en=None if n % 2 else text,
+                category="economic",
+                parent_id=None if n % 2 else uuid.UUID(int=n),
+                active=bool(n % 2),
+                created_at=moment,
+                updated_at=moment,
+            )
+            for n, (text, moment) in enumerate((t, m) for t in texts for m in moments)
+        ]
+        counted = collections.namedtuple("Counted", ["id", "total", "at"])
+        cases = [
+            (schemas.Department, rows),
+            (Counted, [counted(uuid.UUID(int=1), 2**70, moments[0])]),
+        ]
+        for model, page_rows in cases:
+            direct = page_of(model, page_rows, "next")
+            assert isinstance(direct, Response)
+            validated = Page[model].model_validate(  # type: ignore[valid-type]
+                {"items": page_rows, "next_cursor": "next"}, from_attributes=True
+            )
+            assert direct.body == validated.model_dump_json().encode()
 
     def test_models_that_reshape_their_values_are_validated(self) -> None:
         class Scored(BaseModel):
