@@ -67,7 +67,7 @@ class _LocalWindows:
     SWEEP_AT = 100_000
 
     def __init__(self) -> None:
-        self._windows: dict[tuple[str, ...], list[float]] = {}
+        self._windows: dict[tuple[Any, ...], list[float]] = {}
         self._sweep_at = self.SWEEP_AT
 
     def hit(self, item: RateLimitItem, keys: tuple[str, ...], cost: int) -> float | None:
@@ -80,7 +80,9 @@ class _LocalWindows:
         span = float(item.get_expiry())
         now = time.monotonic()
         index = now // span
-        key = (item.key_for(*keys),)
+        # The rule's size and span beside the keys (`limits`' own key string costs more to
+        # build than the rest of the hit).
+        key = (item.amount, span, *keys)
         window = self._windows.get(key)
         if window is None or window[0] < index - 1:
             window = [index, 0.0, 0.0, span]

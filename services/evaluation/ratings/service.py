@@ -546,8 +546,7 @@ async def _write(
     elif scores:
         await conn.execute(_insert_scores(session), scores)
     for item in accepted:
-        # Built from values this function made, not from input: nothing to validate.
-        results[item.index] = RatingResult.model_construct(
+        results[item.index] = RatingResult(
             index=item.index,
             response_id=str(item.rating.response_id),
             status="accepted",
