@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request, Response, params
+from fastapi import Depends, Request, Response, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy import delete, select, update
@@ -48,20 +48,16 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 200
 _IDEMPOTENCY_KEY_TEXT = "Retry-safe key: the same key and body replay the first response"
 
 
-async def idempotency_key(
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            min_length=1, max_length=IDEMPOTENCY_KEY_MAX_LENGTH, description=_IDEMPOTENCY_KEY_TEXT
-        ),
-    ] = None,
-) -> str | None:
-    return idempotency_key
+async def idempotency_key() -> None:
+    """The marker of `dependencies=[Idempotent]`. `TransactionalRoute` takes it out of the
+    route's dependencies (FastAPI never solves it), reads the header itself and shows it in
+    the OpenAPI as `_IDEMPOTENCY_KEY_PARAMETER`."""
 
 
 Idempotent = Depends(idempotency_key)
 
-# The header as the OpenAPI shows it (what FastAPI writes for `idempotency_key`'s parameter).
+# The header as the OpenAPI shows it: what FastAPI wrote for it when it was a `Header`
+# parameter of `idempotency_key` (clients' generated code keeps its types).
 _IDEMPOTENCY_KEY_PARAMETER = {
     "name": "idempotency-key",
     "in": "header",
