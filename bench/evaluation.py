@@ -21,8 +21,8 @@ dimensions, and evaluator groups objective 50 / expert 20 / citizen 30.
 3. scoring: scorecards through the API (3 experts per department), a verified value for
    every department × leaf (imported through the indicator's bulk import; marked verified
    in its database directly, as seeding: 30,000 verifications one by one are not what is
-   measured), N citizen ratings written straight into `ratings` and `rating_scores` with
-   asyncpg's COPY (seeding, then VACUUM ANALYZE as autovacuum would), then the cycle closed
+   measured), N citizen ratings written straight into `ratings` (with their dimension sums)
+   with asyncpg's COPY (seeding, then VACUUM ANALYZE as autovacuum would), then the cycle closed
    (timed: closing runs the rating quality checks, once, since no rating arrives after). Then
    `POST /v1/cycles/{id}/score` is timed end to end from this process, and scored again (a
    preliminary cycle may be re-scored). The results code records no timings of its own, so
@@ -844,8 +844,11 @@ RATING_COLUMNS = (
     "duration_seconds",
     "straight_lined",
     "received_at",
+    "dimensions",
+    "means",
+    "answered",
+    "tops",
 )
-SCORE_COLUMNS = ("rating_id", "dimension", "cycle_id", "department_id", "mean", "answered", "top")
 SEED_CHUNK = 50_000
 SLOWEST, SQL_SHOWN = 6, 110
 NETWORKS = 20_000
@@ -863,8 +866,8 @@ def hex64(rng: random.Random) -> str:
 
 def rating_rows(
     n: int, cycle: Cycle, levels: dict[str, float], rng: random.Random, *, bursts: bool
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """`n` responses as the intake writes them, and their dimension sums.
+) -> list[tuple[Any, ...]]:
+    """`n` responses as the intake writes them, with their dimension sums.
 
     Like a month of a city's survey: answers around each department's level (1..5), 4 %
     "don't know" per item, about 3 % straight-liners, 2 % speeders (a third of them
@@ -879,7 +882,7 @@ def rating_rows(
     devices = [(hex64(rng), now - timedelta(days=rng.uniform(1, 29))) for _ in range(BURST_DEVICES)]
     in_bursts = BURST_DEVICES * BURST_SIZE if bursts else 0
     dimensions = sorted({d for _, d in ITEMS})
-    ratings, scores = [], []
+    ratings = []
     for i in range(n):
         department_id, level = departments[rng.randrange(len(departments))]
         burst = i < in_bursts
@@ -901,10 +904,15 @@ def rating_rows(
             device = hex64(rng)
             received = now - timedelta(seconds=rng.uniform(0, month))
             duration = rng.uniform(8, 30) if speeder else rng.lognormvariate(math.log(100), 0.35)
-        rating_id = uuid.uuid4()
+        sums: list[tuple[str, float, int, int]] = []
+        for dimension in dimensions:
+            values = [answers[c] for c, d in ITEMS if d == dimension and answers[c] is not None]
+            if values:
+                top = sum(v >= 3 for v in values)
+                sums.append((dimension, sum(values) / len(values), len(values), top))
         ratings.append(
             (
-                rating_id,
+                uuid.uuid4(),
                 JURISDICTION,
                 cycle_id,
                 group_id,
@@ -921,17 +929,10 @@ def rating_rows(
                 round(duration, 1),
                 len(answered) >= 5 and len(set(answered)) == 1,
                 received,
+                *([list(column) for column in zip(*sums, strict=True)] or [[], [], [], []]),
             )
         )
-        for dimension in dimensions:
-            values = [answers[c] for c, d in ITEMS if d == dimension and answers[c] is not None]
-            if values:
-                mean = sum(values) / len(values)
-                top = sum(v >= 3 for v in values)
-                scores.append(
-                    (rating_id, dimension, cycle_id, department_id, mean, len(values), top)
-                )
-    return ratings, scores
+    return ratings
 
 
 async def seed_ratings(stack: Stack, cycle: Cycle, quality: dict[str, float], n: int) -> str:
@@ -939,26 +940,21 @@ async def seed_ratings(stack: Stack, cycle: Cycle, quality: dict[str, float], n:
     levels = {d: 2.6 + 2.2 * q for d, q in quality.items()}
     connection = await asyncpg.connect(asyncpg_dsn(stack.evaluation_db))
     started = time.monotonic()
-    written = scores_written = 0
+    written = 0
     try:
         while written < n:
             chunk = min(SEED_CHUNK, n - written)
-            ratings, scores = rating_rows(chunk, cycle, levels, rng, bursts=written == 0)
+            ratings = rating_rows(chunk, cycle, levels, rng, bursts=written == 0)
             await connection.copy_records_to_table(
                 "ratings", records=ratings, columns=RATING_COLUMNS
             )
-            await connection.copy_records_to_table(
-                "rating_scores", records=scores, columns=SCORE_COLUMNS
-            )
             written += chunk
-            scores_written += len(scores)
         copied = time.monotonic() - started
         await connection.execute("VACUUM ANALYZE ratings")
-        await connection.execute("VACUUM ANALYZE rating_scores")
     finally:
         await connection.close()
     return (
-        f"{written:,} ratings and {scores_written:,} dimension sums COPYed in {copied:.1f} s,"
+        f"{written:,} ratings with their dimension sums COPYed in {copied:.1f} s,"
         f" then VACUUM ANALYZE ({time.monotonic() - started - copied:.1f} s)"
     )
 

@@ -54,9 +54,16 @@ def run_migrations(metadata: MetaData, component: str) -> None:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(component)}
                 )
             context.run_migrations()
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
 
     async def main() -> None:
-        engine = make_engine(url, poolclass=NullPool)
+        # Batch operations on SQLite copy a table into a new one and drop the old: with
+        # foreign keys enforced, the drop would delete every row that references the table
+        # ON DELETE CASCADE. They are off while migrating and checked after.
+        engine = make_engine(url, poolclass=NullPool, foreign_keys=False)
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(run)

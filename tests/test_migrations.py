@@ -113,3 +113,140 @@ class TestReplicasStartingTogether:
         diff, tables = await _diff_and_tables(empty_url, component)
         assert diff == []
         assert version_table(component) in tables
+
+
+class TestRatingSumsMoveIntoTheRatingRow:
+    """0006 keeps every response's dimension sums: filled into its row from the per-dimension
+    rows, and given back as rows on the way down. Rows referencing the rebuilt table (a
+    quality flag) stay too: SQLite's copy of the table does not cascade."""
+
+    async def test_sums_survive_the_upgrade_and_the_downgrade(self, empty_url: str) -> None:
+        from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table, select
+        from sqlalchemy import Uuid as SaUuid
+
+        from services.common.db import PortableJSON, UTCDateTime, utcnow
+        from services.evaluation.models import Rating
+
+        tables = MetaData()
+        ratings = Table(
+            "ratings",
+            tables,
+            Column("id", SaUuid, primary_key=True),
+            Column("jurisdiction_code", String),
+            Column("cycle_id", SaUuid),
+            Column("group_id", SaUuid),
+            Column("questionnaire_id", SaUuid),
+            Column("department_id", SaUuid),
+            Column("client", String),
+            Column("respondent_hash", String),
+            Column("content_hash", String),
+            Column("answers", PortableJSON),
+            Column("straight_lined", Boolean),
+            Column("received_at", UTCDateTime),
+        )
+        scores = Table(
+            "rating_scores",
+            tables,
+            Column("rating_id", SaUuid),
+            Column("dimension", String),
+            Column("cycle_id", SaUuid),
+            Column("department_id", SaUuid),
+            Column("mean", Float),
+            Column("answered", Integer),
+            Column("top", Integer),
+        )
+        flags = Table(
+            "rating_flags",
+            tables,
+            Column("rating_id", SaUuid),
+            Column("cycle_id", SaUuid),
+            Column("criteria", PortableJSON),
+            Column("decision", String),
+            Column("decided_at", UTCDateTime),
+            Column("decided_by", String),
+        )
+        cycle, department = uuid.uuid4(), uuid.uuid4()
+        rated, unanswered = uuid.uuid4(), uuid.uuid4()
+        config = alembic_config("evaluation", empty_url)
+        await asyncio.to_thread(command.upgrade, config, "0005")
+        engine = make_engine(empty_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    ratings.insert(),
+                    [
+                        {
+                            "id": rating_id,
+                            "jurisdiction_code": "231100",
+                            "cycle_id": cycle,
+                            "group_id": uuid.uuid4(),
+                            "questionnaire_id": uuid.uuid4(),
+                            "department_id": department,
+                            "client": "app:test",
+                            "respondent_hash": rating_id.hex,
+                            "content_hash": rating_id.hex,
+                            "answers": {"Q1": 4, "Q2": 5, "Q3": 2},
+                            "straight_lined": False,
+                            "received_at": utcnow(),
+                        }
+                        for rating_id in (rated, unanswered)
+                    ],
+                )
+                # Written out of order: the row's arrays follow the dimensions' order.
+                for dimension, mean, answered, top in (
+                    ("service", 4.5, 2, 2),
+                    ("integrity", 2.0, 1, 0),
+                ):
+                    await connection.execute(
+                        scores.insert().values(
+                            rating_id=rated,
+                            dimension=dimension,
+                            cycle_id=cycle,
+                            department_id=department,
+                            mean=mean,
+                            answered=answered,
+                            top=top,
+                        )
+                    )
+                await connection.execute(
+                    flags.insert().values(
+                        rating_id=rated,
+                        cycle_id=cycle,
+                        criteria=["speeder", "straight-lining"],
+                        decision="excluded",
+                        decided_at=utcnow(),
+                        decided_by="quality-check",
+                    )
+                )
+            await asyncio.to_thread(command.upgrade, config, "0006")
+            async with engine.connect() as connection:
+                assert (await connection.execute(select(flags.c.rating_id))).all() == [(rated,)]
+                rows = {
+                    row.id: tuple(row[1:])
+                    for row in await connection.execute(
+                        select(
+                            Rating.id, Rating.dimensions, Rating.means, Rating.answered, Rating.tops
+                        )
+                    )
+                }
+            assert rows == {
+                rated: (["integrity", "service"], [2.0, 4.5], [1, 2], [0, 2]),
+                unanswered: ([], [], [], []),
+            }
+            await asyncio.to_thread(command.downgrade, config, "0005")
+            async with engine.connect() as connection:
+                back = sorted(
+                    tuple(row)
+                    for row in await connection.execute(
+                        select(
+                            scores.c.rating_id,
+                            scores.c.dimension,
+                            scores.c.mean,
+                            scores.c.answered,
+                            scores.c.top,
+                        )
+                    )
+                )
+            assert back == [(rated, "integrity", 2.0, 1, 0), (rated, "service", 4.5, 2, 2)]
+        finally:
+            await engine.dispose()

@@ -14,8 +14,20 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, MetaData, Numeric, bindparam, event, insert, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    Text,
+    bindparam,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
@@ -39,6 +51,10 @@ NAMING_CONVENTION = {
 
 # Portable JSON: JSONB on PostgreSQL, JSON text elsewhere.
 PortableJSON = JSON().with_variant(JSONB(), "postgresql")
+# Portable one-dimensional arrays: native arrays on PostgreSQL, JSON lists elsewhere.
+PortableTextArray = JSON().with_variant(ARRAY(Text()), "postgresql")
+PortableFloatArray = JSON().with_variant(ARRAY(Float()), "postgresql")
+PortableIntArray = JSON().with_variant(ARRAY(Integer()), "postgresql")
 
 
 def metadata() -> MetaData:
@@ -94,15 +110,18 @@ POOL_RECYCLE_SECONDS = 1800
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    url: str, *, read_only: bool = False, foreign_keys: bool = True, **kwargs: Any
+) -> AsyncEngine:
     """An async engine for `url`, tuned for its dialect.
 
     `read_only` engines run each statement on its own (autocommit: no BEGIN/COMMIT round trips
     around a read) on connections the database itself keeps read-only.
 
-    SQLite gets WAL, `synchronous=NORMAL`, foreign keys, a busy timeout, and write
-    transactions that start with `BEGIN IMMEDIATE`: a deferred transaction that reads and
-    then writes fails at once with "database is locked" instead of waiting its turn.
+    SQLite gets WAL, `synchronous=NORMAL`, foreign keys (unless `foreign_keys` is false: for
+    migrations, which copy tables), a busy timeout, and write transactions that start with
+    `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes fails at once with
+    "database is locked" instead of waiting its turn.
     """
     if read_only:
         kwargs.setdefault("isolation_level", "AUTOCOMMIT")
@@ -148,7 +167,7 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEng
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         # Still needed: other processes (`govperf migrate`, `govperf dispatch`) share the file.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if read_only:

@@ -5,9 +5,9 @@ version, received as a snapshot. Evaluator groups rate the cycle's departments: 
 evaluators fill scorecards, citizens answer a versioned questionnaire through mobile apps.
 Scoring writes one result per department and result version, each with its breakdown.
 
-The ratings tables are the hot path: one narrow row per response (its client-generated
-`response_id` is the primary key, so two copies can never both count) and one row per
-response and dimension for aggregation in the database. Nothing is incremented per
+The ratings table is the hot path: one row per response (its client-generated
+`response_id` is the primary key, so two copies can never both count) carrying its answers
+pre-summed per dimension, for aggregation in the database. Nothing is incremented per
 submission: counts are aggregated when they are read.
 """
 
@@ -31,7 +31,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import PortableJSON, UTCDateTime, metadata, utcnow
+from services.common.db import (
+    PortableFloatArray,
+    PortableIntArray,
+    PortableJSON,
+    PortableTextArray,
+    UTCDateTime,
+    metadata,
+    utcnow,
+)
 from services.common.models import IdMixin, JurisdictionMixin, TimestampMixin, common_tables
 
 # draft → open (ratings accepted) → scoring → preliminary (appeal window) → finalized
@@ -224,7 +232,12 @@ class Rating(Base):
     """One citizen's response about one department in one cycle.
 
     `id` is the app's `response_id`. The respondent, device and network are keyed hashes;
-    `content_hash` tells a harmless resend from a conflicting one.
+    `content_hash` tells a harmless resend from a conflicting one. The answers are also
+    pre-summed per dimension, in four aligned arrays (the dimensions answered, in order):
+    the mean of the answered items on the questionnaire's scale, how many were answered
+    ("don't know" is not), and how many were in the top box. They live in the response's own
+    row rather than a row per dimension: the intake writes one row per response, with no
+    second table, index and foreign key to maintain for each.
     """
 
     __tablename__ = "ratings"
@@ -251,26 +264,10 @@ class Rating(Base):
     duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     straight_lined: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-
-
-class RatingScore(Base):
-    """A response's answers to one dimension, pre-summed for aggregation in SQL."""
-
-    __tablename__ = "rating_scores"
-    __table_args__ = (
-        Index("ix_rating_scores_cycle_department", "cycle_id", "department_id", "dimension"),
-    )
-
-    rating_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("ratings.id", ondelete="CASCADE"), primary_key=True
-    )
-    dimension: Mapped[str] = mapped_column(String(64), primary_key=True)
-    cycle_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    department_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    # Mean of the answered items on the questionnaire's scale; answered excludes "don't know".
-    mean: Mapped[float] = mapped_column(Float, nullable=False)
-    answered: Mapped[int] = mapped_column(Integer, nullable=False)
-    top: Mapped[int] = mapped_column(Integer, nullable=False)
+    dimensions: Mapped[list[str]] = mapped_column(PortableTextArray, nullable=False)
+    means: Mapped[list[float]] = mapped_column(PortableFloatArray, nullable=False)
+    answered: Mapped[list[int]] = mapped_column(PortableIntArray, nullable=False)
+    tops: Mapped[list[int]] = mapped_column(PortableIntArray, nullable=False)
 
 
 class RatingFlag(Base):

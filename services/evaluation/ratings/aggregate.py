@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.evaluation.engine.statistics import (
@@ -23,7 +23,7 @@ from services.evaluation.engine.statistics import (
     poststratification_weights,
 )
 from services.evaluation.engine.types import RatingStats
-from services.evaluation.models import Rating, RatingFlag, RatingScore
+from services.evaluation.models import Rating, RatingFlag
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ def _not_set_aside() -> Any:
     """The response was not excluded nor held by the quality checks."""
     return (
         ~select(RatingFlag.rating_id)
-        .where(RatingFlag.rating_id == RatingScore.rating_id, RatingFlag.decision != "counted")
+        .where(RatingFlag.rating_id == Rating.id, RatingFlag.decision != "counted")
         .exists()
     )
 
@@ -55,22 +55,25 @@ async def rating_stats(
     conn = await session.connection()
     set_aside = {e.department_id: e for e in await exclusions(session, cycle_id)}
     stratum = Rating.stratum if population_shares else literal(None)
+    sums, (dimension, mean, answered, top) = _dimension_sums(conn.dialect.name)
     stmt = (
         select(
-            RatingScore.department_id,
-            RatingScore.dimension,
+            Rating.department_id,
+            dimension,
             stratum.label("stratum"),
             func.count(),
-            func.sum(RatingScore.mean),
-            func.sum(RatingScore.mean * RatingScore.mean),
-            func.sum(RatingScore.top),
-            func.sum(RatingScore.answered),
+            func.sum(mean),
+            func.sum(mean * mean),
+            func.sum(top),
+            func.sum(answered),
         )
-        .where(RatingScore.cycle_id == cycle_id, _not_set_aside())
-        .group_by(RatingScore.department_id, RatingScore.dimension)
+        .select_from(Rating)
+        .join(sums, true())
+        .where(Rating.cycle_id == cycle_id, _not_set_aside())
+        .group_by(Rating.department_id, dimension)
     )
     if population_shares:
-        stmt = stmt.join(Rating, Rating.id == RatingScore.rating_id).group_by(Rating.stratum)
+        stmt = stmt.group_by(Rating.stratum)
     cells: dict[tuple[str, str], list[StratumSums]] = defaultdict(list)
     for department, dimension, cell, n, sx, sxx, top, answered in await conn.execute(stmt):
         cells[(str(department), dimension)].append(
@@ -97,6 +100,26 @@ async def rating_stats(
             )
         )
     return stats
+
+
+def _dimension_sums(dialect: str) -> tuple[Any, tuple[Any, Any, Any, Any]]:
+    """A response's sums, one row per dimension answered: its four aligned arrays
+    (`Rating.dimensions`, `means`, `answered`, `tops`) unnested beside the response's row
+    (PostgreSQL's `unnest`, JSON lists elsewhere by `json_each`): the table to join to
+    `ratings` and its dimension, mean, answered and top."""
+    if dialect == "postgresql":
+        sums = (
+            func.unnest(Rating.dimensions, Rating.means, Rating.answered, Rating.tops)
+            .table_valued("dimension", "mean", "answered", "top")
+            .render_derived(name="sums")
+        )
+        return sums, (sums.c.dimension, sums.c.mean, sums.c.answered, sums.c.top)
+    each = func.json_each(Rating.dimensions).table_valued("key", "value").alias("sums")
+
+    def at(column: Any) -> Any:
+        return func.json_extract(column, func.printf("$[%d]", each.c.key))
+
+    return each, (each.c.value, at(Rating.means), at(Rating.answered), at(Rating.tops))
 
 
 async def exclusions(session: AsyncSession, cycle_id: uuid.UUID) -> list[Exclusions]:

@@ -7,11 +7,12 @@ What apps taught the tools before us (ODK Central, KoboToolbox):
 - one respondent (a keyed hash of a device or verified-phone token) rates a department once
   per cycle: a unique key, not a check-then-insert;
 - nothing is counted per submission: no row is updated, so intake never queues on a hot row.
-  Each response writes its own row and one pre-summed row per dimension, aggregated on read.
+  Each response writes its own row, its answers pre-summed per dimension in it, aggregated
+  on read.
 
 A request costs one statement for the state of the cycles and questionnaires it names, one
-multi-row INSERT of the responses (`ON CONFLICT DO NOTHING`), one of their dimension sums,
-and, only when something was not inserted, one SELECT to tell duplicates from conflicts.
+multi-row INSERT of the responses (`ON CONFLICT DO NOTHING`) and, only when something was
+not inserted, one SELECT to tell duplicates from conflicts.
 What does not change once a cycle is open (its citizen group, departments, questionnaire
 items) is kept in memory for a short while; the statuses are read every time.
 """
@@ -28,6 +29,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -45,7 +47,6 @@ from services.evaluation.models import (
     EvaluatorGroup,
     Questionnaire,
     Rating,
-    RatingScore,
 )
 from services.evaluation.ratings.schemas import RatingIn, RatingResult
 
@@ -127,9 +128,16 @@ class IntakeContext:
     group: GroupCommit | None = None
     # Caller address → its network's keyed hash (`_network_hash`).
     networks: dict[str, str | None] = field(default_factory=dict)
+    _mac: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # HMAC-SHA256 keyed once: each hash copies the keyed state instead of keying again.
+        self._mac = hmac.new(self.key, digestmod=hashlib.sha256)
 
     def keyed_hash(self, purpose: str, value: str) -> str:
-        return hmac.digest(self.key, f"{purpose}:{value}".encode(), "sha256").hex()
+        mac = self._mac.copy()
+        mac.update(f"{purpose}:{value}".encode())
+        return mac.hexdigest()
 
 
 async def _cycle_meta(session: AsyncSession, ctx: IntakeContext, cycle_id: uuid.UUID) -> Any:
@@ -225,7 +233,6 @@ class _Item:
     cycle: CycleMeta
     questionnaire: QuestionnaireMeta
     row: dict[str, Any]
-    scores: list[dict[str, Any]]
     device_hash: str
 
 
@@ -262,30 +269,26 @@ def _check_answers(rating: RatingIn, q: QuestionnaireMeta) -> None:
         )
 
 
-def _dimension_sums(
-    rating: RatingIn, q: QuestionnaireMeta, cycle_id: uuid.UUID
-) -> list[dict[str, Any]]:
+def _dimension_sums(rating: RatingIn, q: QuestionnaireMeta, row: dict[str, Any]) -> None:
+    """The response's answers summed per dimension into `row`: the dimensions answered (in
+    order) and, aligned with them, the mean of their answered items, how many were answered
+    and how many were in the top box."""
     top_from = q.scale_max - q.top_box + 1
     sums: dict[str, list[int]] = {}
     for code, answer in rating.answers.items():
         if answer is None:
             continue
-        entry = sums.setdefault(q.dimension_of[code], [0, 0, 0])
+        entry = sums.get(q.dimension_of[code])
+        if entry is None:
+            entry = sums[q.dimension_of[code]] = [0, 0, 0]
         entry[0] += answer
         entry[1] += 1
         entry[2] += answer >= top_from
-    return [
-        {
-            "rating_id": rating.response_id,
-            "dimension": dimension,
-            "cycle_id": cycle_id,
-            "department_id": rating.department_id,
-            "mean": total / answered,
-            "answered": answered,
-            "top": top,
-        }
-        for dimension, (total, answered, top) in sorted(sums.items())
-    ]
+    dimensions = sorted(sums)
+    row["dimensions"] = dimensions
+    row["means"] = [sums[d][0] / sums[d][1] for d in dimensions]
+    row["answered"] = [sums[d][1] for d in dimensions]
+    row["tops"] = [sums[d][2] for d in dimensions]
 
 
 def _network_hash(ctx: IntakeContext, address: str | None) -> str | None:
@@ -385,13 +388,13 @@ async def _prepare(
         "duration_seconds": rating.duration_seconds,
         "straight_lined": len(answered) >= STRAIGHT_LINE_MIN_ITEMS and len(set(answered)) == 1,
     }
+    _dimension_sums(rating, questionnaire, row)
     return _Item(
         index=index,
         rating=rating,
         cycle=cycle,
         questionnaire=questionnaire,
         row=row,
-        scores=_dimension_sums(rating, questionnaire, cycle.id),
         device_hash=device_hash,
     )
 
@@ -524,14 +527,13 @@ async def _write(
 
     inserted: set[uuid.UUID] = set()
     now = utcnow()
-    if allowed:
+    if allowed and conn.dialect.name == "postgresql":
+        inserted = await _insert_ratings_unnest(conn, [i.row for i in allowed], now)
+    elif allowed:
         for item in allowed:
             item.row["received_at"] = now
-        if conn.dialect.name == "postgresql":
-            inserted = await _insert_ratings_unnest(conn, [i.row for i in allowed])
-        else:
-            returned = await conn.execute(_insert_ratings(session), [i.row for i in allowed])
-            inserted = set(returned.scalars())
+        returned = await conn.execute(_insert_ratings(session), [i.row for i in allowed])
+        inserted = set(returned.scalars())
     # Two copies of one response in the same batch (sent by two requests at once): the first
     # is the one inserted, the other is told apart below like any resend.
     accepted: list[_Item] = []
@@ -540,11 +542,6 @@ async def _write(
         if item.row["id"] in inserted and item.row["id"] not in claimed:
             claimed.add(item.row["id"])
             accepted.append(item)
-    scores = [score for item in accepted for score in item.scores]
-    if scores and conn.dialect.name == "postgresql":
-        await _insert_scores_unnest(conn, scores)
-    elif scores:
-        await conn.execute(_insert_scores(session), scores)
     for item in accepted:
         results[item.index] = RatingResult(
             index=item.index,
@@ -682,7 +679,9 @@ class GroupCommit:
 
 # On PostgreSQL a batch is one statement over arrays (`unnest`), run on the driver: one
 # parameter per column instead of one per value, encoded by asyncpg, with nothing for
-# SQLAlchemy to do per row. The same rows and the same ON CONFLICT as the Core statement.
+# SQLAlchemy to do per row. The same rows and the same ON CONFLICT as the Core statement;
+# `received_at`, the same for every row, is one value. A response's dimension sums are
+# arrays themselves: they travel as array literals (`{…}`), read by PostgreSQL's `::type[]`.
 _RATING_COLUMNS = (
     ("id", "uuid"),
     ("jurisdiction_code", "text"),
@@ -700,73 +699,76 @@ _RATING_COLUMNS = (
     ("stratum", "text"),
     ("duration_seconds", "float8"),
     ("straight_lined", "bool"),
-    ("received_at", "timestamptz"),
+    ("dimensions", "text"),
+    ("means", "text"),
+    ("answered", "text"),
+    ("tops", "text"),
 )
-_SCORE_COLUMNS = (
-    ("rating_id", "uuid"),
-    ("dimension", "text"),
-    ("cycle_id", "uuid"),
-    ("department_id", "uuid"),
-    ("mean", "float8"),
-    ("answered", "int4"),
-    ("top", "int4"),
-)
+# What a column's text becomes in the table.
+_CASTS = {
+    "answers": "::jsonb",
+    "dimensions": "::text[]",
+    "means": "::float8[]",
+    "answered": "::int4[]",
+    "tops": "::int4[]",
+}
 
 
-def _unnest_sql(table: str, columns: tuple[tuple[str, str], ...], tail: str) -> str:
-    names = ", ".join(name for name, _ in columns)
-    arrays = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(columns, start=1))
-    picked = ", ".join(
-        f"u.{name}::jsonb" if name == "answers" else f"u.{name}" for name, _ in columns
-    )
+def _insert_ratings_sql() -> str:
+    names = ", ".join(name for name, _ in _RATING_COLUMNS)
+    arrays = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(_RATING_COLUMNS, start=1))
+    picked = ", ".join(f"u.{name}{_CASTS.get(name, '')}" for name, _ in _RATING_COLUMNS)
+    received_at = f"${len(_RATING_COLUMNS) + 1}::timestamptz"
     return (
-        f"INSERT INTO {table} ({names}) SELECT {picked} FROM unnest({arrays}) AS u({names}){tail}"
+        f"INSERT INTO ratings ({names}, received_at) SELECT {picked}, {received_at}"
+        f" FROM unnest({arrays}) AS u({names}) ON CONFLICT DO NOTHING RETURNING id"
     )
 
 
-_INSERT_RATINGS_SQL = _unnest_sql(
-    "ratings", _RATING_COLUMNS, " ON CONFLICT DO NOTHING RETURNING id"
-)
-_INSERT_SCORES_SQL = _unnest_sql("rating_scores", _SCORE_COLUMNS, "")
+_INSERT_RATINGS_SQL = _insert_ratings_sql()
 
 
-def _columns(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...]) -> list[list[Any]]:
-    return [[row[name] for row in rows] for name, _ in columns]
+@functools.lru_cache(maxsize=256)
+def _text_array(values: tuple[str, ...]) -> str:
+    """A PostgreSQL array literal of strings, every element quoted (dimension codes repeat
+    from one response to the next: each set is quoted once)."""
+    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
-async def _insert_ratings_unnest(conn: Any, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+def _number_array(values: list[Any]) -> str:
+    return "{" + ",".join(map(repr, values)) + "}"
+
+
+async def _insert_ratings_unnest(
+    conn: Any, rows: list[dict[str, Any]], received_at: datetime
+) -> set[uuid.UUID]:
     driver = (await pooled(conn)).driver_connection
-    arrays = _columns(rows, _RATING_COLUMNS)
-    answers = [name for name, _ in _RATING_COLUMNS].index("answers")
-    arrays[answers] = [orjson.dumps(a).decode() for a in arrays[answers]]
-    return {record[0] for record in await driver.fetch(_INSERT_RATINGS_SQL, *arrays)}
+    arrays: list[list[Any]] = []
+    for name, _ in _RATING_COLUMNS:
+        if name == "answers":
+            arrays.append([orjson.dumps(row["answers"]).decode() for row in rows])
+        elif name == "dimensions":
+            arrays.append([_text_array(tuple(row["dimensions"])) for row in rows])
+        elif name in ("means", "answered", "tops"):
+            arrays.append([_number_array(row[name]) for row in rows])
+        else:
+            arrays.append([row[name] for row in rows])
+    found = await driver.fetch(_INSERT_RATINGS_SQL, *arrays, received_at)
+    return {record[0] for record in found}
 
 
-async def _insert_scores_unnest(conn: Any, rows: list[dict[str, Any]]) -> None:
-    driver = (await pooled(conn)).driver_connection
-    await driver.execute(_INSERT_SCORES_SQL, *_columns(rows, _SCORE_COLUMNS))
-
-
-_STATEMENTS: dict[tuple[str, str], Any] = {}
+_STATEMENTS: dict[str, Any] = {}
 
 
 def _insert_ratings(session: AsyncSession) -> Any:
-    key = (session.get_bind().dialect.name, "ratings")
-    statement = _STATEMENTS.get(key)
+    dialect = session.get_bind().dialect.name
+    statement = _STATEMENTS.get(dialect)
     if statement is None:
         statement = (
             upsert_insert(session, Rating).on_conflict_do_nothing().returning(Rating.__table__.c.id)
         )
-        _STATEMENTS[key] = statement
-    return statement
-
-
-def _insert_scores(session: AsyncSession) -> Any:
-    key = (session.get_bind().dialect.name, "scores")
-    statement = _STATEMENTS.get(key)
-    if statement is None:
-        statement = upsert_insert(session, RatingScore)
-        _STATEMENTS[key] = statement
+        _STATEMENTS[dialect] = statement
     return statement
 
 

@@ -314,3 +314,23 @@ class TestGroupCommit:
         assert (await _summary(cycle))["responses"] == 31
         group = stack.apps["evaluation"].state.rating_intake.group
         assert group.requests >= 35 and group.transactions < group.requests
+
+
+class TestRespondentHashes:
+    def test_a_token_is_stored_as_its_hmac_sha256_under_the_service_key(self) -> None:
+        # Stored hashes are how a respondent is known again: the function must never change.
+        import hashlib
+        import hmac
+
+        from services.common.ratelimit import RateLimiter
+        from services.evaluation.ratings.service import IntakeContext
+
+        ctx = IntakeContext(
+            key=b"the-service-key", limiter=RateLimiter(None), client_limit="", device_limit=""
+        )
+        for purpose, token in (("respondent-device", "device-1"), ("device", "设备-2")):
+            expected = hmac.new(
+                b"the-service-key", f"{purpose}:{token}".encode(), hashlib.sha256
+            ).hexdigest()
+            assert ctx.keyed_hash(purpose, token) == expected
+            assert ctx.keyed_hash(purpose, token) == expected  # the keyed state is not used up
