@@ -8,13 +8,13 @@ hold for review are left out, and counted.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, true
+from sqlalchemy import and_, func, literal, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.evaluation.engine.statistics import (
@@ -23,7 +23,7 @@ from services.evaluation.engine.statistics import (
     poststratification_weights,
 )
 from services.evaluation.engine.types import RatingStats
-from services.evaluation.models import Rating, RatingFlag
+from services.evaluation.models import Cycle, Questionnaire, Rating, RatingFlag
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,33 +54,17 @@ async def rating_stats(
     respondent of a stratum without a share weighs 0."""
     conn = await session.connection()
     set_aside = {e.department_id: e for e in await exclusions(session, cycle_id)}
-    stratum = Rating.stratum if population_shares else literal(None)
-    sums, (dimension, mean, answered, top) = _dimension_sums(conn.dialect.name)
-    stmt = (
-        select(
-            Rating.department_id,
-            dimension,
-            stratum.label("stratum"),
-            func.count(),
-            func.sum(mean),
-            func.sum(mean * mean),
-            func.sum(top),
-            func.sum(answered),
-        )
-        .select_from(Rating)
-        .join(sums, true())
-        .where(Rating.cycle_id == cycle_id, _not_set_aside())
-        .group_by(Rating.department_id, dimension)
-    )
-    if population_shares:
-        stmt = stmt.group_by(Rating.stratum)
-    cells: dict[tuple[str, str], list[StratumSums]] = defaultdict(list)
-    for department, dimension, cell, n, sx, sxx, top, answered in await conn.execute(stmt):
-        cells[(str(department), dimension)].append(
-            StratumSums(cell, int(n), float(sx), float(sxx), int(top), int(answered))
-        )
+    by_stratum = bool(population_shares)
+    if conn.dialect.name == "postgresql":
+        sums = await _sums_by_position(conn, cycle_id, by_stratum)
+    else:
+        sums = await _sums_by_dimension(conn, cycle_id, by_stratum)
     stats = []
-    for (department, dimension), strata in sorted(cells.items()):
+    for (department, dimension), by_cell in sorted(sums.items()):
+        strata = [
+            StratumSums(cell, int(n), float(sx), float(sxx), int(top), int(answered))
+            for cell, (n, sx, sxx, top, answered) in by_cell.items()
+        ]
         if population_shares:
             counts = {c.stratum: c.n for c in strata if c.stratum is not None}
             weights: dict[str | None, float] = dict(
@@ -102,24 +86,92 @@ async def rating_stats(
     return stats
 
 
-def _dimension_sums(dialect: str) -> tuple[Any, tuple[Any, Any, Any, Any]]:
-    """A response's sums, one row per dimension answered: its four aligned arrays
-    (`Rating.dimensions`, `means`, `answered`, `tops`) unnested beside the response's row
-    (PostgreSQL's `unnest`, JSON lists elsewhere by `json_each`): the table to join to
-    `ratings` and its dimension, mean, answered and top."""
-    if dialect == "postgresql":
-        sums = (
-            func.unnest(Rating.dimensions, Rating.means, Rating.answered, Rating.tops)
-            .table_valued("dimension", "mean", "answered", "top")
-            .render_derived(name="sums")
+# (department, dimension) → stratum → [n, Σ mean, Σ mean², Σ top, Σ answered]
+Sums = dict[tuple[str, str], dict[str | None, list[Any]]]
+
+
+def _add(sums: Sums, key: tuple[str, str], stratum: str | None, values: Any) -> None:
+    cell = sums.setdefault(key, {}).setdefault(stratum, [0, 0.0, 0.0, 0, 0])
+    for i, value in enumerate(values):
+        cell[i] += value
+
+
+async def _sums_by_position(conn: Any, cycle_id: uuid.UUID, by_stratum: bool) -> Sums:
+    """PostgreSQL: one group per department × set of dimensions answered (nearly always the
+    questionnaire's whole set), summing each array position; split into dimensions here.
+    Each response stays one row: cheaper than unnesting it into a row per dimension. The
+    width is the most dimensions a questionnaire of the jurisdiction has; were a response
+    wider, it would be summed again wider, never cut short."""
+    widths = await conn.execute(
+        select(Questionnaire.dimensions).where(
+            Questionnaire.jurisdiction_code
+            == select(Cycle.jurisdiction_code).where(Cycle.id == cycle_id).scalar_subquery()
         )
-        return sums, (sums.c.dimension, sums.c.mean, sums.c.answered, sums.c.top)
+    )
+    width = max([len(dimensions) for (dimensions,) in widths], default=1)
+    while True:
+        rows = (await conn.execute(_position_sums(width, by_stratum), {"cycle": cycle_id})).all()
+        widest = max((row[4] or 0 for row in rows), default=0)
+        if widest <= width:
+            break
+        width = widest
+    sums: Sums = {}
+    for department, dimensions, stratum, n, _, *positions in rows:
+        for k, dimension in enumerate(dimensions):
+            sx, sxx, top, answered = positions[4 * k : 4 * k + 4]
+            _add(sums, (str(department), dimension), stratum, (n, sx, sxx, top, answered))
+    return sums
+
+
+@functools.lru_cache(maxsize=64)
+def _position_sums(width: int, by_stratum: bool) -> Any:
+    columns = ", ".join(
+        f"sum(r.means[{k}]), sum(r.means[{k}] * r.means[{k}]), sum(r.tops[{k}]),"
+        f" sum(r.answered[{k}])"
+        for k in range(1, width + 1)
+    )
+    stratum = "r.stratum" if by_stratum else "NULL"
+    return text(
+        f"SELECT r.department_id, r.dimensions, {stratum}, count(*),"
+        f" max(cardinality(r.dimensions)), {columns}"
+        " FROM ratings AS r WHERE r.cycle_id = :cycle AND NOT EXISTS (SELECT 1 FROM"
+        " rating_flags AS f WHERE f.rating_id = r.id AND f.decision <> 'counted')"
+        f" GROUP BY r.department_id, r.dimensions{', r.stratum' if by_stratum else ''}"
+    )
+
+
+async def _sums_by_dimension(conn: Any, cycle_id: uuid.UUID, by_stratum: bool) -> Sums:
+    """Elsewhere (SQLite): each response's JSON lists taken apart by `json_each`, a row per
+    dimension answered, grouped by department × dimension."""
     each = func.json_each(Rating.dimensions).table_valued("key", "value").alias("sums")
 
     def at(column: Any) -> Any:
         return func.json_extract(column, func.printf("$[%d]", each.c.key))
 
-    return each, (each.c.value, at(Rating.means), at(Rating.answered), at(Rating.tops))
+    mean = at(Rating.means)
+    stratum = Rating.stratum if by_stratum else literal(None)
+    stmt = (
+        select(
+            Rating.department_id,
+            each.c.value,
+            stratum.label("stratum"),
+            func.count(),
+            func.sum(mean),
+            func.sum(mean * mean),
+            func.sum(at(Rating.tops)),
+            func.sum(at(Rating.answered)),
+        )
+        .select_from(Rating)
+        .join(each, true())
+        .where(Rating.cycle_id == cycle_id, _not_set_aside())
+        .group_by(Rating.department_id, each.c.value)
+    )
+    if by_stratum:
+        stmt = stmt.group_by(Rating.stratum)
+    sums: Sums = {}
+    for department, dimension, cell, *values in await conn.execute(stmt):
+        _add(sums, (str(department), dimension), cell, values)
+    return sums
 
 
 async def exclusions(session: AsyncSession, cycle_id: uuid.UUID) -> list[Exclusions]:

@@ -44,7 +44,7 @@ async def scored_cycle(
     appeal_days: int = 0,
     score: bool = True,
     rules: dict[str, Any] | None = None,
-    answers_of_a: tuple[int, ...] = (5, 5, 5, 5),
+    answers_of_a: tuple[int | dict[str, int | None], ...] = (5, 5, 5, 5),
     strata_of_a: tuple[str | None, ...] = (None, None, None, None),
 ) -> Scored:
     """Two departments (A reports 100 of a target of 100, B 60), objective 60 % and
@@ -108,7 +108,9 @@ async def scored_cycle(
             "department_id": department,
             "questionnaire_id": questionnaire["id"],
             "respondent": {"kind": "device", "token": f"device-token-{n}"},
-            "answers": {"Q1": answer, "Q2": answer, "Q4": answer},
+            "answers": answer
+            if isinstance(answer, dict)
+            else {"Q1": answer, "Q2": answer, "Q4": answer},
             "stratum": stratum,
         }
         for n in range(4)
@@ -369,6 +371,21 @@ class TestChangedMeasurements:
 
 
 class TestPostStratification:
+    async def test_a_dimension_answered_only_dont_know_is_left_out_of_that_dimension(
+        self, stack: Stack
+    ) -> None:
+        # The fourth respondent answers the service items 1 and integrity "don't know": the
+        # service index counts four respondents (mean 4: 75), integrity three (mean 5: 100).
+        partial = {"Q1": 1, "Q2": 1, "Q4": None}
+        scored = await scored_cycle(stack, answers_of_a=(5, 5, 5, partial))
+        result = await _ok(
+            await scored.client.get(f"{scored.url}/results/{scored.departments[0]}", headers=auth())
+        )
+        dimensions = {d["code"]: d["score"] for d in result["weakest_dimensions"]}
+        assert dimensions == {"service": 75.0, "integrity": 100.0}
+        citizens = next(g for g in result["group_scores"] if g["code"] == "citizens")
+        assert citizens["score"] == 87.5 and citizens["n"] == 4
+
     async def test_population_shares_weight_the_citizen_index(self, stack: Stack) -> None:
         # A's sample: three young respondents answering 5, one old answering 1. Unweighted the
         # mean is 4 (index 75); weighted to a population half young, half old it is 3 (50).
