@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.common import body
 from services.common.context import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
@@ -192,7 +193,8 @@ def _common_problems(route: Any) -> list[int]:
     dependants = list(_dependants(route.dependant))
     calls = {dependant.call for dependant in dependants}
     statuses = [503]
-    if route.body_field is not None or any(
+    reads_a_body = route.body_field is not None or "requestBody" in (route.openapi_extra or {})
+    if reads_a_body or any(
         d.path_params or d.query_params or d.header_params or d.cookie_params for d in dependants
     ):
         statuses.append(422)  # a body that is not JSON is one of these too
@@ -267,6 +269,11 @@ def document_problems(app: FastAPI) -> None:
                 _document_route(route, paths)
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, model in body.BODY_MODELS.items():  # bodies routes read themselves
+            if f'"#/components/schemas/{name}"' in json.dumps(paths):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[name] = schema
         # FastAPI's own 422 schemas go once nothing refers to them (the first refers to the
         # second).
         for generated in ("HTTPValidationError", "ValidationError"):

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from services.common.auth import AdminOnly, Principal, require_role
+from services.common.body import json_body_openapi, read_json_body
 from services.common.errors import (
     Conflict,
     Forbidden,
@@ -132,14 +133,16 @@ async def submit_rating(
     response_model=schemas.BatchResult,
     responses=responses(Unauthorized, Forbidden, TooManyRequests),
     dependencies=[Idempotent],
+    # The body (a `RatingBatch`) is read by the route: 500 items are checked straight from
+    # their JSON when all are valid (`read_json_body`).
+    openapi_extra=json_body_openapi(schemas.RatingBatch),
 )
-async def submit_ratings(
-    request: Request, session: SessionDep, principal: CitizenApp, body: schemas.RatingBatch
-) -> Response:
+async def submit_ratings(request: Request, session: SessionDep, principal: CitizenApp) -> Response:
     """Up to 500 responses collected offline, each answered on its own in `results` (same
     order): accepted, duplicate (already have it: clear it from the queue), conflict, or
     rejected with a `code` and `reason` (`rate-limited` items carry `retry_after`). An app
     clears every item that is not rejected for a transient reason."""
+    body = await read_json_body(request, schemas.RatingBatch, fast=schemas.ValidRatingBatch)
     results = await rating_service.submit(
         session,
         intake_context(request),

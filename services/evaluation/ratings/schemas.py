@@ -73,6 +73,15 @@ class RatingBatch(BaseModel):
     )
 
 
+class ValidRatingBatch(BaseModel):
+    """A batch whose every item is a valid `RatingIn`: the usual batch, read and checked in
+    one pass from its JSON (a batch with a bad item is read as a `RatingBatch`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ratings: list[RatingIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
 class RatingResult(BaseModel):
     """What became of one response. `duplicate` is a resend of one already accepted (its
     original `received_at`); `conflict` is the same response_id with other content;
