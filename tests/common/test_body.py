@@ -112,7 +112,8 @@ def test_the_body_is_documented_as_a_declared_one() -> None:
     documented, generated = reading().openapi(), declared().openapi()
     operation = documented["paths"]["/things"]["post"]
     assert operation["requestBody"] == generated["paths"]["/things"]["post"]["requestBody"]
-    assert documented["components"]["schemas"]["Loose"] == (
-        generated["components"]["schemas"]["Loose"]
+    assert (
+        documented["components"]["schemas"]["Loose"]
+        == (generated["components"]["schemas"]["Loose"])
     )
     assert "422" in operation["responses"]
