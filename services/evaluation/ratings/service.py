@@ -679,9 +679,11 @@ class GroupCommit:
 
 # On PostgreSQL a batch is one statement over arrays (`unnest`), run on the driver: one
 # parameter per column instead of one per value, encoded by asyncpg, with nothing for
-# SQLAlchemy to do per row. The same rows and the same ON CONFLICT as the Core statement;
-# `received_at`, the same for every row, is one value. A response's dimension sums are
-# arrays themselves: they travel as array literals (`{…}`), read by PostgreSQL's `::type[]`.
+# SQLAlchemy to do per row. The same rows and the same ON CONFLICT as the Core statement.
+# A column with one value for every row (`received_at` always; the cycle, questionnaire,
+# client and caller's network of a request, mostly) is one value, not an array of copies.
+# A response's dimension sums are arrays themselves: they travel as array literals (`{…}`),
+# read by PostgreSQL's `::type[]`.
 _RATING_COLUMNS = (
     ("id", "uuid"),
     ("jurisdiction_code", "text"),
@@ -703,6 +705,7 @@ _RATING_COLUMNS = (
     ("means", "text"),
     ("answered", "text"),
     ("tops", "text"),
+    ("received_at", "timestamptz"),
 )
 # What a column's text becomes in the table.
 _CASTS = {
@@ -714,18 +717,20 @@ _CASTS = {
 }
 
 
-def _insert_ratings_sql() -> str:
-    names = ", ".join(name for name, _ in _RATING_COLUMNS)
-    arrays = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(_RATING_COLUMNS, start=1))
-    picked = ", ".join(f"u.{name}{_CASTS.get(name, '')}" for name, _ in _RATING_COLUMNS)
-    received_at = f"${len(_RATING_COLUMNS) + 1}::timestamptz"
-    return (
-        f"INSERT INTO ratings ({names}, received_at) SELECT {picked}, {received_at}"
-        f" FROM unnest({arrays}) AS u({names}) ON CONFLICT DO NOTHING RETURNING id"
+@functools.lru_cache(maxsize=64)
+def _insert_ratings_sql(single: frozenset[str]) -> str:
+    """The INSERT with the columns in `single` as one value each, the others unnested."""
+    names = [name for name, _ in _RATING_COLUMNS]
+    params = {name: f"${n}::{kind}" for n, (name, kind) in enumerate(_RATING_COLUMNS, start=1)}
+    unnested = [name for name in names if name not in single]
+    picked = ", ".join(
+        f"{params[name] if name in single else 'u.' + name}{_CASTS.get(name, '')}" for name in names
     )
-
-
-_INSERT_RATINGS_SQL = _insert_ratings_sql()
+    arrays = ", ".join(f"{params[name]}[]" for name in unnested)
+    return (
+        f"INSERT INTO ratings ({', '.join(names)}) SELECT {picked}"
+        f" FROM unnest({arrays}) AS u({', '.join(unnested)}) ON CONFLICT DO NOTHING RETURNING id"
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -744,17 +749,26 @@ async def _insert_ratings_unnest(
     conn: Any, rows: list[dict[str, Any]], received_at: datetime
 ) -> set[uuid.UUID]:
     driver = (await pooled(conn)).driver_connection
-    arrays: list[list[Any]] = []
+    values: list[Any] = []
+    single: set[str] = set()
     for name, _ in _RATING_COLUMNS:
-        if name == "answers":
-            arrays.append([orjson.dumps(row["answers"]).decode() for row in rows])
+        if name == "received_at":
+            column: list[Any] = [received_at]
+        elif name == "answers":
+            column = [orjson.dumps(row["answers"]).decode() for row in rows]
         elif name == "dimensions":
-            arrays.append([_text_array(tuple(row["dimensions"])) for row in rows])
+            column = [_text_array(tuple(row["dimensions"])) for row in rows]
         elif name in ("means", "answered", "tops"):
-            arrays.append([_number_array(row[name]) for row in rows])
+            column = [_number_array(row[name]) for row in rows]
         else:
-            arrays.append([row[name] for row in rows])
-    found = await driver.fetch(_INSERT_RATINGS_SQL, *arrays, received_at)
+            column = [row[name] for row in rows]
+        first = column[0]
+        if name not in ("id", "answers") and all(value == first for value in column):
+            single.add(name)
+            values.append(first)
+        else:
+            values.append(column)
+    found = await driver.fetch(_insert_ratings_sql(frozenset(single)), *values)
     return {record[0] for record in found}
 
 
