@@ -48,7 +48,7 @@ from services.evaluation.models import (
     Questionnaire,
     Rating,
 )
-from services.evaluation.ratings.schemas import RatingIn, RatingResult
+from services.evaluation.ratings.schemas import RatingIn
 
 META_TTL_SECONDS = 30.0
 META_MAX_ENTRIES = 1000
@@ -234,6 +234,25 @@ class _Item:
     questionnaire: QuestionnaireMeta
     row: dict[str, Any]
     device_hash: str
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one response: `schemas.RatingResult` on the wire (the same fields in
+    the same order), written by orjson (`answer`). A plain object: a batch makes 500."""
+
+    index: int
+    response_id: uuid.UUID | str | None
+    status: str
+    code: str | None = None
+    reason: str | None = None
+    received_at: datetime | None = None
+    retry_after: int | None = None
+
+
+def answer(value: Any) -> bytes:
+    """JSON of outcomes (alone or in a batch's answer), as pydantic writes `RatingResult`."""
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z)
 
 
 def _validation_reason(exc: ValidationError) -> str:
@@ -426,7 +445,7 @@ async def submit(
     items: Sequence[RatingIn | dict[str, Any]],
     *,
     client_address: str | None = None,
-) -> list[RatingResult]:
+) -> list[Outcome]:
     """Take responses; the outcome of each, in the order given.
 
     The app's whole request counts against its client limit (429 for all of it when over);
@@ -434,7 +453,7 @@ async def submit(
     await ctx.limiter.enforce(
         ctx.client_limit, "ratings-client", principal.subject, cost=len(items), what="ratings"
     )
-    results: dict[int, RatingResult] = {}
+    results: dict[int, Outcome] = {}
     prepared: list[_Item] = []
     first_with_id: dict[uuid.UUID, _Item] = {}
     echoes: list[tuple[int, _Item, bool]] = []  # (index, first copy, same content)
@@ -473,14 +492,14 @@ async def submit(
         if not same:
             results[index] = _conflict(index, first.rating.response_id)
         elif original.status in ("accepted", "duplicate"):
-            results[index] = original.model_copy(update={"index": index, "status": "duplicate"})
+            results[index] = dataclasses.replace(original, index=index, status="duplicate")
         else:
-            results[index] = original.model_copy(update={"index": index})
+            results[index] = dataclasses.replace(original, index=index)
     return [results[i] for i in range(len(items))]
 
 
 async def _write(
-    session: AsyncSession, ctx: IntakeContext, items: list[_Item], results: dict[int, RatingResult]
+    session: AsyncSession, ctx: IntakeContext, items: list[_Item], results: dict[int, Outcome]
 ) -> None:
     conn = await session.connection()
     names = {
@@ -543,11 +562,8 @@ async def _write(
             claimed.add(item.row["id"])
             accepted.append(item)
     for item in accepted:
-        results[item.index] = RatingResult(
-            index=item.index,
-            response_id=str(item.rating.response_id),
-            status="accepted",
-            received_at=now,
+        results[item.index] = Outcome(
+            item.index, item.rating.response_id, "accepted", received_at=now
         )
 
     # Not inserted: a copy of a response we have, the same id with other content, or a
@@ -571,11 +587,8 @@ async def _write(
         found = existing.get(item.row["id"])
         if found is not None:
             if found.content_hash == item.row["content_hash"]:
-                results[item.index] = RatingResult(
-                    index=item.index,
-                    response_id=str(response_id),
-                    status="duplicate",
-                    received_at=found.received_at,
+                results[item.index] = Outcome(
+                    item.index, response_id, "duplicate", received_at=found.received_at
                 )
             else:
                 results[item.index] = _conflict(item.index, response_id)
@@ -609,14 +622,14 @@ class GroupCommit:
     def __init__(self, db: Database, ctx: IntakeContext) -> None:
         self._db = db
         self._ctx = ctx
-        self._queue: list[tuple[list[_Item], asyncio.Future[dict[int, RatingResult]]]] = []
+        self._queue: list[tuple[list[_Item], asyncio.Future[dict[int, Outcome]]]] = []
         self._writers = 0
         # Requests and transactions so far: their ratio is how much grouping saves.
         self.requests = 0
         self.transactions = 0
 
-    async def write(self, items: list[_Item]) -> dict[int, RatingResult]:
-        future: asyncio.Future[dict[int, RatingResult]] = asyncio.get_running_loop().create_future()
+    async def write(self, items: list[_Item]) -> dict[int, Outcome]:
+        future: asyncio.Future[dict[int, Outcome]] = asyncio.get_running_loop().create_future()
         self._queue.append((items, future))
         if self._writers < self.MAX_WRITERS:
             self._writers += 1
@@ -626,7 +639,7 @@ class GroupCommit:
     async def _drain(self) -> None:
         try:
             while self._queue:
-                taken: list[tuple[list[_Item], asyncio.Future[dict[int, RatingResult]]]] = []
+                taken: list[tuple[list[_Item], asyncio.Future[dict[int, Outcome]]]] = []
                 size = 0
                 while self._queue and (
                     not taken or size + len(self._queue[0][0]) <= self.MAX_BATCH
@@ -639,7 +652,7 @@ class GroupCommit:
             self._writers -= 1
 
     async def _write(
-        self, taken: list[tuple[list[_Item], asyncio.Future[dict[int, RatingResult]]]]
+        self, taken: list[tuple[list[_Item], asyncio.Future[dict[int, Outcome]]]]
     ) -> None:
         # Positions in the shared batch, mapped back to each request's own indexes (a request
         # alone in its transaction keeps its own).
@@ -652,7 +665,7 @@ class GroupCommit:
                 for item in items:
                     owners.append((number, item.index))
                     batch.append(dataclasses.replace(item, index=len(batch)))
-        results: dict[int, RatingResult] = {}
+        results: dict[int, Outcome] = {}
         self.requests += len(taken)
         self.transactions += 1
         try:
@@ -793,8 +806,8 @@ def _rejected(
     reason: str,
     *,
     retry_after: int | None = None,
-) -> RatingResult:
-    return RatingResult(
+) -> Outcome:
+    return Outcome(
         index=index,
         response_id=None if response_id is None else str(response_id),
         status="rejected",
@@ -804,10 +817,10 @@ def _rejected(
     )
 
 
-def _conflict(index: int, response_id: uuid.UUID) -> RatingResult:
-    return RatingResult(
+def _conflict(index: int, response_id: uuid.UUID) -> Outcome:
+    return Outcome(
         index=index,
-        response_id=str(response_id),
+        response_id=response_id,
         status="conflict",
         code="response-id-conflict",
         reason="A different response was already received with this response_id",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from services.evaluation.ratings.schemas import BatchResult, RatingResult
 from tests.evaluation.ratings.conftest import (
     CitizenCycle,
     app_headers,
@@ -238,6 +239,18 @@ class TestBatch:
             2,
         )
         assert (await _summary(cycle))["responses"] == 2
+        # Byte for byte what the documented response model writes.
+        written = BatchResult.model_validate_json(response.content).model_dump_json()
+        assert response.content == written.encode()
+
+    async def test_a_single_answer_is_what_its_response_model_writes(self, stack: Stack) -> None:
+        cycle = await open_citizen_cycle(stack)
+        rating = cycle.rating()
+        for status in (201, 200):  # accepted, then a resend: duplicate
+            response = await cycle.client.post("/v1/ratings", json=rating, headers=app_headers())
+            assert response.status_code == status
+            written = RatingResult.model_validate_json(response.content).model_dump_json()
+            assert response.content == written.encode()
 
     async def test_more_than_500_items_is_422(self, stack: Stack) -> None:
         cycle = await open_citizen_cycle(stack)
