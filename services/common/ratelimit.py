@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -136,6 +137,18 @@ class RateLimiter:
             return None
         stats = await self._limiter.get_window_stats(item, *keys)
         return max(1.0, stats.reset_time - time.time())
+
+    async def hit_each(self, rule: str, prefix: str, keys: Sequence[str]) -> list[float | None]:
+        """`hit(rule, prefix, key)` for each of `keys`, in order (one call for many: an
+        intake counts every response of a batch against its device)."""
+        if self._local is None:
+            return [await self.hit(rule, prefix, key) for key in keys]
+        item, local = limit(rule), self._local
+        answers: list[float | None] = []
+        for key in keys:
+            retry_after = local.hit(item, (prefix, key), 1)
+            answers.append(None if retry_after is None else max(1.0, retry_after))
+        return answers
 
     async def take(self, rule: str, *keys: str, cost: int = 1) -> Quota:
         """`hit`, answering where the key stands: the limit, what remains, when it resets."""

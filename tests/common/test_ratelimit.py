@@ -88,6 +88,19 @@ class TestQuota:
         assert quota.allowed and quota.remaining == 0
 
 
+@pytest.mark.parametrize("storage", [None, "async+redis://127.0.0.1:6379"])
+async def test_hits_for_many_keys_count_as_one_hit_each(storage: str | None) -> None:
+    limiter = RateLimiter(storage)
+    a, b = f"a-{uuid.uuid4()}", f"b-{uuid.uuid4()}"
+    waits = await limiter.hit_each("2/minute", "device", [a, b, a, a, b])
+    assert [w is None for w in waits] == [True, True, True, False, True]
+    refused = waits[3]
+    assert refused is not None and 1 <= refused <= 60
+    # Counted where single hits count: the same keys are now full.
+    assert await limiter.hit("2/minute", "device", a) is not None
+    assert await limiter.hit("2/minute", "device", b) is not None
+
+
 class TestRedis:
     async def test_counters_are_shared_through_redis(self) -> None:
         url = "async+redis://127.0.0.1:6379"

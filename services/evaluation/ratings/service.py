@@ -263,51 +263,54 @@ def _validation_reason(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _check_answers(rating: RatingIn, q: QuestionnaireMeta) -> None:
-    unknown = sorted(set(rating.answers) - set(q.dimension_of))
+def _answers(rating: RatingIn, q: QuestionnaireMeta, row: dict[str, Any]) -> None:
+    """Check the answers against the questionnaire version, and sum them per dimension into
+    `row`: the dimensions answered (in order) and, aligned with them, the mean of their
+    answered items, how many were answered and how many were in the top box; and whether
+    the response is straight-lined (one and the same answer to enough items)."""
+    unknown = rating.answers.keys() - q.dimension_of.keys()
     if unknown:
         raise _Rejected(
             "invalid-answers",
-            f"Not items of questionnaire {q.code}: {', '.join(unknown[:10])}",
+            f"Not items of questionnaire {q.code}: {', '.join(sorted(unknown)[:10])}",
         )
+    top_from = q.scale_max - q.top_box + 1
+    sums: dict[str, list[int]] = {}
+    answered, first, same = 0, None, True
     for code, answer in rating.answers.items():
         if answer is None:
             if not q.allow_dont_know:
                 raise _Rejected(
                     "invalid-answers", f"Item {code}: this questionnaire has no 'don't know'"
                 )
-        elif not q.scale_min <= answer <= q.scale_max:
+            continue
+        if not q.scale_min <= answer <= q.scale_max:
             raise _Rejected(
                 "invalid-answers",
                 f"Item {code}: {answer} is outside the scale {q.scale_min}..{q.scale_max}",
             )
-    if rating.comment is not None and len(rating.comment) > q.free_text_max:
-        raise _Rejected(
-            "comment-too-long",
-            f"The comment has {len(rating.comment)} characters; at most {q.free_text_max}",
-        )
-
-
-def _dimension_sums(rating: RatingIn, q: QuestionnaireMeta, row: dict[str, Any]) -> None:
-    """The response's answers summed per dimension into `row`: the dimensions answered (in
-    order) and, aligned with them, the mean of their answered items, how many were answered
-    and how many were in the top box."""
-    top_from = q.scale_max - q.top_box + 1
-    sums: dict[str, list[int]] = {}
-    for code, answer in rating.answers.items():
-        if answer is None:
-            continue
+        answered += 1
+        if first is None:
+            first = answer
+        elif answer != first:
+            same = False
         entry = sums.get(q.dimension_of[code])
         if entry is None:
             entry = sums[q.dimension_of[code]] = [0, 0, 0]
         entry[0] += answer
         entry[1] += 1
         entry[2] += answer >= top_from
+    if rating.comment is not None and len(rating.comment) > q.free_text_max:
+        raise _Rejected(
+            "comment-too-long",
+            f"The comment has {len(rating.comment)} characters; at most {q.free_text_max}",
+        )
     dimensions = sorted(sums)
     row["dimensions"] = dimensions
     row["means"] = [sums[d][0] / sums[d][1] for d in dimensions]
     row["answered"] = [sums[d][1] for d in dimensions]
     row["tops"] = [sums[d][2] for d in dimensions]
+    row["straight_lined"] = answered >= STRAIGHT_LINE_MIN_ITEMS and same
 
 
 def _network_hash(ctx: IntakeContext, address: str | None) -> str | None:
@@ -352,15 +355,7 @@ def _content_hash(rating: RatingIn, respondent_hash: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def _prepare(
-    session: AsyncSession,
-    ctx: IntakeContext,
-    principal: Principal,
-    index: int,
-    rating: RatingIn,
-    network_hash: str | None,
-) -> _Item:
-    cycle = await _cycle_meta(session, ctx, rating.cycle_id)
+def _check_cycle(principal: Principal, rating: RatingIn, cycle: CycleMeta | None) -> CycleMeta:
     if cycle is None or not principal.may_access(cycle.jurisdiction_code):
         raise _Rejected("unknown-cycle", f"Cycle {rating.cycle_id} not found")
     if cycle.group_id is None:
@@ -370,7 +365,18 @@ async def _prepare(
             "unknown-department",
             f"Department {rating.department_id} is not rated by citizens in this cycle",
         )
-    questionnaire = await _questionnaire_meta(session, ctx, rating.questionnaire_id)
+    return cycle
+
+
+def _prepare(
+    ctx: IntakeContext,
+    principal: Principal,
+    index: int,
+    rating: RatingIn,
+    network_hash: str | None,
+    cycle: CycleMeta,
+    questionnaire: QuestionnaireMeta | None,
+) -> _Item:
     if (
         questionnaire is None
         or questionnaire.code != cycle.questionnaire_code
@@ -380,7 +386,8 @@ async def _prepare(
             "unknown-questionnaire-version",
             f"{rating.questionnaire_id} is not a version of this cycle's questionnaire",
         )
-    _check_answers(rating, questionnaire)
+    row: dict[str, Any] = {}
+    _answers(rating, questionnaire, row)
     respondent_hash = ctx.keyed_hash(
         f"respondent-{rating.respondent.kind}", rating.respondent.token
     )
@@ -388,26 +395,23 @@ async def _prepare(
     if device_token is None and rating.respondent.kind == "device":
         device_token = rating.respondent.token
     device_hash = ctx.keyed_hash("device", device_token) if device_token else respondent_hash
-    answered = [a for a in rating.answers.values() if a is not None]
-    row = {
-        "id": rating.response_id,
-        "jurisdiction_code": cycle.jurisdiction_code,
-        "cycle_id": cycle.id,
-        "group_id": cycle.group_id,
-        "questionnaire_id": questionnaire.id,
-        "department_id": rating.department_id,
-        "client": principal.subject,
-        "respondent_hash": respondent_hash,
-        "device_hash": device_hash,
-        "network_hash": network_hash,
-        "content_hash": _content_hash(rating, respondent_hash),
-        "answers": rating.answers,
-        "comment": scrub(rating.comment) if rating.comment else None,
-        "stratum": rating.stratum,
-        "duration_seconds": rating.duration_seconds,
-        "straight_lined": len(answered) >= STRAIGHT_LINE_MIN_ITEMS and len(set(answered)) == 1,
-    }
-    _dimension_sums(rating, questionnaire, row)
+    row.update(
+        id=rating.response_id,
+        jurisdiction_code=cycle.jurisdiction_code,
+        cycle_id=cycle.id,
+        group_id=cycle.group_id,
+        questionnaire_id=questionnaire.id,
+        department_id=rating.department_id,
+        client=principal.subject,
+        respondent_hash=respondent_hash,
+        device_hash=device_hash,
+        network_hash=network_hash,
+        content_hash=_content_hash(rating, respondent_hash),
+        answers=rating.answers,
+        comment=scrub(rating.comment) if rating.comment else None,
+        stratum=rating.stratum,
+        duration_seconds=rating.duration_seconds,
+    )
     return _Item(
         index=index,
         rating=rating,
@@ -458,6 +462,8 @@ async def submit(
     first_with_id: dict[uuid.UUID, _Item] = {}
     echoes: list[tuple[int, _Item, bool]] = []  # (index, first copy, same content)
     network_hash = _network_hash(ctx, client_address)
+    cycles: dict[uuid.UUID, Any] = {}
+    questionnaires: dict[uuid.UUID, Any] = {}
 
     for index, raw in enumerate(items):
         response_id = raw.get("response_id") if isinstance(raw, dict) else raw.response_id
@@ -469,7 +475,17 @@ async def submit(
             )
             continue
         try:
-            item = await _prepare(session, ctx, principal, index, rating, network_hash)
+            # Each cycle and questionnaire a request names is looked up once for all its items.
+            cycle = cycles.get(rating.cycle_id, _UNKNOWN)
+            if cycle is _UNKNOWN:
+                cycle = cycles[rating.cycle_id] = await _cycle_meta(session, ctx, rating.cycle_id)
+            cycle = _check_cycle(principal, rating, cycle)
+            questionnaire = questionnaires.get(rating.questionnaire_id, _UNKNOWN)
+            if questionnaire is _UNKNOWN:
+                questionnaire = questionnaires[rating.questionnaire_id] = await _questionnaire_meta(
+                    session, ctx, rating.questionnaire_id
+                )
+            item = _prepare(ctx, principal, index, rating, network_hash, cycle, questionnaire)
         except _Rejected as rejected:
             results[index] = _rejected(index, rating.response_id, rejected.code, rejected.reason)
             continue
@@ -531,8 +547,10 @@ async def _write(
             insertable.append(item)
 
     allowed: list[_Item] = []
-    for item in insertable:
-        retry_after = await ctx.limiter.hit(ctx.device_limit, "ratings-device", item.device_hash)
+    waits = await ctx.limiter.hit_each(
+        ctx.device_limit, "ratings-device", [item.device_hash for item in insertable]
+    )
+    for item, retry_after in zip(insertable, waits, strict=True):
         if retry_after is None:
             allowed.append(item)
         else:
