@@ -241,10 +241,9 @@ class Rating(Base):
     """
 
     __tablename__ = "ratings"
-    __table_args__ = (
-        UniqueConstraint("cycle_id", "department_id", "respondent_hash"),
-        Index("ix_ratings_cycle_received", "cycle_id", "received_at"),
-    )
+    # The unique key leads with the cycle: it serves every read of a cycle's responses, so
+    # no index of their own is maintained for each response.
+    __table_args__ = (UniqueConstraint("cycle_id", "department_id", "respondent_hash"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     jurisdiction_code: Mapped[str] = mapped_column(String(12), nullable=False)
