@@ -250,3 +250,81 @@ class TestRatingSumsMoveIntoTheRatingRow:
             assert back == [(rated, "integrity", 2.0, 1, 0), (rated, "service", 4.5, 2, 2)]
         finally:
             await engine.dispose()
+
+
+class TestRatingHashesBecomeBytes:
+    """0008 keeps the same digests: 64 hexadecimal characters become their 32 bytes (so a
+    respondent is still known again), and the text comes back on the way down."""
+
+    async def test_the_digests_survive_the_upgrade_and_the_downgrade(self, empty_url: str) -> None:
+        from sqlalchemy import Boolean, Column, MetaData, String, Table, select
+        from sqlalchemy import Uuid as SaUuid
+
+        from services.common.db import (
+            PortableFloatArray,
+            PortableIntArray,
+            PortableJSON,
+            PortableTextArray,
+            UTCDateTime,
+            utcnow,
+        )
+        from services.evaluation.models import Rating
+
+        hashes = ("respondent_hash", "device_hash", "network_hash", "content_hash")
+        ratings = Table(
+            "ratings",
+            MetaData(),
+            Column("id", SaUuid, primary_key=True),
+            *(Column(name, String) for name in ("jurisdiction_code", "client", *hashes)),
+            *(Column(name, SaUuid) for name in ("cycle_id", "group_id", "questionnaire_id")),
+            Column("department_id", SaUuid),
+            Column("answers", PortableJSON),
+            Column("straight_lined", Boolean),
+            Column("received_at", UTCDateTime),
+            Column("dimensions", PortableTextArray),
+            Column("means", PortableFloatArray),
+            Column("answered", PortableIntArray),
+            Column("tops", PortableIntArray),
+        )
+        rating_id = uuid.uuid4()
+        digests = {name: os.urandom(32) for name in hashes}
+        digests["network_hash"] = None  # no caller address
+        as_text = {k: None if v is None else v.hex() for k, v in digests.items()}
+        config = alembic_config("evaluation", empty_url)
+        await asyncio.to_thread(command.upgrade, config, "0007")
+        engine = make_engine(empty_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    ratings.insert().values(
+                        id=rating_id,
+                        jurisdiction_code="231100",
+                        client="app:test",
+                        cycle_id=uuid.uuid4(),
+                        group_id=uuid.uuid4(),
+                        questionnaire_id=uuid.uuid4(),
+                        department_id=uuid.uuid4(),
+                        answers={"Q1": 4},
+                        straight_lined=False,
+                        received_at=utcnow(),
+                        dimensions=["service"],
+                        means=[4.0],
+                        answered=[1],
+                        tops=[1],
+                        **as_text,
+                    )
+                )
+            await engine.dispose()  # statements prepared before the change are stale
+            await asyncio.to_thread(command.upgrade, config, "0008")
+            async with engine.connect() as connection:
+                stored = (
+                    await connection.execute(select(*(getattr(Rating, n) for n in hashes)))
+                ).one()
+            assert dict(zip(hashes, stored, strict=True)) == digests
+            await engine.dispose()
+            await asyncio.to_thread(command.downgrade, config, "0007")
+            async with engine.connect() as connection:
+                back = (await connection.execute(select(*(ratings.c[n] for n in hashes)))).one()
+            assert dict(zip(hashes, back, strict=True)) == as_text
+        finally:
+            await engine.dispose()

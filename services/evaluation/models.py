@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -252,10 +253,11 @@ class Rating(Base):
     questionnaire_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     department_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     client: Mapped[str] = mapped_column(String(200), nullable=False)
-    respondent_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    device_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    network_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # SHA-256 digests: 32 bytes each.
+    respondent_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    device_hash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    network_hash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    content_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     answers: Mapped[dict[str, int | None]] = mapped_column(PortableJSON, nullable=False)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Post-stratification cell (e.g. "district=A|age=18-34") when the app reports one.

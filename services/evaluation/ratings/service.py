@@ -127,17 +127,17 @@ class IntakeContext:
     questionnaires: _Expiring = field(default_factory=_Expiring)
     group: GroupCommit | None = None
     # Caller address → its network's keyed hash (`_network_hash`).
-    networks: dict[str, str | None] = field(default_factory=dict)
+    networks: dict[str, bytes | None] = field(default_factory=dict)
     _mac: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # HMAC-SHA256 keyed once: each hash copies the keyed state instead of keying again.
         self._mac = hmac.new(self.key, digestmod=hashlib.sha256)
 
-    def keyed_hash(self, purpose: str, value: str) -> str:
+    def keyed_hash(self, purpose: str, value: str) -> bytes:
         mac = self._mac.copy()
         mac.update(f"{purpose}:{value}".encode())
-        return mac.hexdigest()
+        return mac.digest()
 
 
 async def _cycle_meta(session: AsyncSession, ctx: IntakeContext, cycle_id: uuid.UUID) -> Any:
@@ -233,7 +233,7 @@ class _Item:
     cycle: CycleMeta
     questionnaire: QuestionnaireMeta
     row: dict[str, Any]
-    device_hash: str
+    device_hash: bytes
 
 
 @dataclass(slots=True)
@@ -313,7 +313,7 @@ def _answers(rating: RatingIn, q: QuestionnaireMeta, row: dict[str, Any]) -> Non
     row["straight_lined"] = answered >= STRAIGHT_LINE_MIN_ITEMS and same
 
 
-def _network_hash(ctx: IntakeContext, address: str | None) -> str | None:
+def _network_hash(ctx: IntakeContext, address: str | None) -> bytes | None:
     """The caller's network (/24 of IPv4, /48 of IPv6), keyed-hashed: bursts from one
     network are visible without storing anyone's address. The hash is remembered in memory
     per address (an app's requests come through a few gateways and carriers' networks)."""
@@ -336,7 +336,7 @@ def _network_hash(ctx: IntakeContext, address: str | None) -> str | None:
     return hashed
 
 
-def _content_hash(rating: RatingIn, respondent_hash: str) -> str:
+def _content_hash(rating: RatingIn, respondent_hash: bytes) -> bytes:
     """What makes two copies the same response. `repr` of plain values is unambiguous
     (strings quoted and escaped), and cheaper than JSON on the intake's hot path."""
     canonical = repr(
@@ -344,7 +344,7 @@ def _content_hash(rating: RatingIn, respondent_hash: str) -> str:
             rating.cycle_id.hex,
             rating.department_id.hex,
             rating.questionnaire_id.hex,
-            respondent_hash,
+            respondent_hash.hex(),  # the hash's text, as stored before it was bytes
             rating.device_token,
             sorted(rating.answers.items()),
             rating.comment,
@@ -352,7 +352,7 @@ def _content_hash(rating: RatingIn, respondent_hash: str) -> str:
             rating.stratum,
         )
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode()).digest()
 
 
 def _check_cycle(principal: Principal, rating: RatingIn, cycle: CycleMeta | None) -> CycleMeta:
@@ -373,7 +373,7 @@ def _prepare(
     principal: Principal,
     index: int,
     rating: RatingIn,
-    network_hash: str | None,
+    network_hash: bytes | None,
     cycle: CycleMeta,
     questionnaire: QuestionnaireMeta | None,
 ) -> _Item:
@@ -548,7 +548,7 @@ async def _write(
 
     allowed: list[_Item] = []
     waits = await ctx.limiter.hit_each(
-        ctx.device_limit, "ratings-device", [item.device_hash for item in insertable]
+        ctx.device_limit, "ratings-device", [item.device_hash.hex() for item in insertable]
     )
     for item, retry_after in zip(insertable, waits, strict=True):
         if retry_after is None:
@@ -723,10 +723,10 @@ _RATING_COLUMNS = (
     ("questionnaire_id", "uuid"),
     ("department_id", "uuid"),
     ("client", "text"),
-    ("respondent_hash", "text"),
-    ("device_hash", "text"),
-    ("network_hash", "text"),
-    ("content_hash", "text"),
+    ("respondent_hash", "bytea"),
+    ("device_hash", "bytea"),
+    ("network_hash", "bytea"),
+    ("content_hash", "bytea"),
     ("answers", "text"),
     ("comment", "text"),
     ("stratum", "text"),

@@ -344,6 +344,6 @@ class TestRespondentHashes:
         for purpose, token in (("respondent-device", "device-1"), ("device", "设备-2")):
             expected = hmac.new(
                 b"the-service-key", f"{purpose}:{token}".encode(), hashlib.sha256
-            ).hexdigest()
+            ).digest()
             assert ctx.keyed_hash(purpose, token) == expected
             assert ctx.keyed_hash(purpose, token) == expected  # the keyed state is not used up
