@@ -8,13 +8,13 @@ hold for review are left out, and counted.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, text, true
+from sqlalchemy import Float, Integer, and_, func, literal, select, true, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.evaluation.engine.statistics import (
@@ -110,7 +110,7 @@ async def _sums_by_position(conn: Any, cycle_id: uuid.UUID, by_stratum: bool) ->
     )
     width = max([len(dimensions) for (dimensions,) in widths], default=1)
     while True:
-        rows = (await conn.execute(_position_sums(width, by_stratum), {"cycle": cycle_id})).all()
+        rows = (await conn.execute(_position_sums(cycle_id, width, by_stratum))).all()
         widest = max((row[4] or 0 for row in rows), default=0)
         if widest <= width:
             break
@@ -123,21 +123,33 @@ async def _sums_by_position(conn: Any, cycle_id: uuid.UUID, by_stratum: bool) ->
     return sums
 
 
-@functools.lru_cache(maxsize=64)
-def _position_sums(width: int, by_stratum: bool) -> Any:
-    columns = ", ".join(
-        f"sum(r.means[{k}]), sum(r.means[{k}] * r.means[{k}]), sum(r.tops[{k}]),"
-        f" sum(r.answered[{k}])"
+def _position_sums(cycle_id: uuid.UUID, width: int, by_stratum: bool) -> Any:
+    means = type_coerce(Rating.means, ARRAY(Float))
+    tops = type_coerce(Rating.tops, ARRAY(Integer))
+    answered = type_coerce(Rating.answered, ARRAY(Integer))
+    positions = [
+        column
         for k in range(1, width + 1)
+        for column in (
+            func.sum(means[k]),
+            func.sum(means[k] * means[k]),
+            func.sum(tops[k]),
+            func.sum(answered[k]),
+        )
+    ]
+    stmt = (
+        select(
+            Rating.department_id,
+            Rating.dimensions,
+            (Rating.stratum if by_stratum else literal(None)).label("stratum"),
+            func.count(),
+            func.max(func.cardinality(Rating.dimensions)),
+            *positions,
+        )
+        .where(Rating.cycle_id == cycle_id, _not_set_aside())
+        .group_by(Rating.department_id, Rating.dimensions)
     )
-    stratum = "r.stratum" if by_stratum else "NULL"
-    return text(
-        f"SELECT r.department_id, r.dimensions, {stratum}, count(*),"
-        f" max(cardinality(r.dimensions)), {columns}"
-        " FROM ratings AS r WHERE r.cycle_id = :cycle AND NOT EXISTS (SELECT 1 FROM"
-        " rating_flags AS f WHERE f.rating_id = r.id AND f.decision <> 'counted')"
-        f" GROUP BY r.department_id, r.dimensions{', r.stratum' if by_stratum else ''}"
-    )
+    return stmt.group_by(Rating.stratum) if by_stratum else stmt
 
 
 async def _sums_by_dimension(conn: Any, cycle_id: uuid.UUID, by_stratum: bool) -> Sums:
